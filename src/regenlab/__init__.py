@@ -1,0 +1,1 @@
+"""regenlab: image generation and restoration experiments."""

@@ -1,0 +1,155 @@
+"""``regenlab-eval``: re-evaluate a finished run with the config it was trained with.
+
+    regenlab-eval run_dir=outputs/train/2026-11-24/10-00-00
+    regenlab-eval run_dir=<dir> degradation.sigma=50        # same model, another noise level
+    regenlab-eval run_dir=<dir> degradation=gaussian_blind  # swap a whole config group
+    regenlab-eval run_dir=<dir> ckpt_path=<dir>/checkpoints/last.ckpt
+
+The run's saved ``config.yaml`` is the starting point (never today's conf/), so the model
+is rebuilt exactly as trained; results land in ``<run_dir>/eval/<date>_<time>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from regenlab.errors import UserError
+from regenlab.utils.config import CONF_DIR, conf_dir, instantiate_datamodule
+from regenlab.utils.console import print_metrics, report_user_errors
+from regenlab.utils.run import atomic_write, load_run_config, save_metrics
+
+USAGE = __doc__
+
+
+def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """Apply Hydra-syntax overrides to a saved config: ``group=option`` or ``a.b=value``.
+
+    A group option is composed from conf/ (its defaults list included) and replaces the
+    node; a dotted key must already exist in the run's config (``+a.b=v`` adds one).
+    """
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise UserError(f"cannot parse overrides {overrides}: {exc}") from None
+    for override, text in zip(parsed, overrides):
+        key, value = override.key_or_group, override.value()
+        if (conf_dir() / key).is_dir() and "." not in key:
+            cfg[key] = compose_group(key, str(value))
+            continue
+        if not override.is_add() and OmegaConf.select(cfg, key, default=KeyError) is KeyError:
+            raise UserError(
+                f"'{key}' is not in this run's config (from '{text}'); check the spelling "
+                f"against config.yaml in the run dir, or write '+{text}' to add a new key"
+            )
+        OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+    return cfg
+
+
+def compose_group(group: str, option: str) -> DictConfig:
+    options = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+    if option not in options:
+        raise UserError(f"unknown {group}={option}; choose one of: {', '.join(options)}")
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        return compose("train", overrides=[f"{group}={option}"])[group]
+
+
+def find_checkpoint(run_dir: Path, ckpt_path: str | None) -> Path:
+    """The checkpoint to evaluate: the one asked for, else the run's best, else its last."""
+    if ckpt_path:
+        path = Path(ckpt_path)
+        if not path.is_file():
+            raise UserError(f"ckpt_path={ckpt_path} does not exist")
+        return path
+    metrics_file = run_dir / "metrics.json"
+    best = (
+        json.loads(metrics_file.read_text()).get("best_checkpoint")
+        if metrics_file.is_file()
+        else None
+    )
+    for path in (run_dir / best if best else None, run_dir / "checkpoints" / "last.ckpt"):
+        if path is not None and path.is_file():
+            return path
+    raise UserError(
+        f"no checkpoint in {run_dir}/checkpoints (a fast_dev_run saves none); "
+        "pass ckpt_path=<file.ckpt>"
+    )
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> None:
+    """Load only tensors (``weights_only=True``): a checkpoint cannot run code on load."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        state = checkpoint["state_dict"]
+    except Exception as exc:
+        raise UserError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+    result = model.load_state_dict(state, strict=False)
+    problems = [*result.missing_keys, *result.unexpected_keys]
+    if problems:
+        raise UserError(
+            f"checkpoint {path} does not fit this run's model ({len(problems)} keys differ, "
+            f"e.g. '{problems[0]}'); was it written by another run?"
+        )
+
+
+def evaluate(
+    run_dir: str | Path, ckpt_path: str | None = None, overrides: list[str] = ()
+) -> tuple[dict[str, float], Path]:
+    """Test a run's checkpoint on its (possibly overridden) data; returns metrics, out dir."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise UserError(
+            f"{run_dir} is not a regenlab run (no config.yaml); pass a dir written by "
+            "regenlab-train, e.g. run_dir=outputs/train/<date>/<time>"
+        )
+    cfg = apply_overrides(load_run_config(run_dir), list(overrides))
+    checkpoint = find_checkpoint(run_dir, ckpt_path)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate_datamodule(cfg)
+    model = instantiate(cfg.model)
+    load_weights(model, checkpoint)
+    trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
+    results = trainer.test(model, datamodule=datamodule, verbose=False)
+    metrics = {k: float(v) for k, v in results[0].items()}
+    out = run_dir / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    atomic_write(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    save_metrics(out, metrics, checkpoint=str(checkpoint), overrides=list(overrides))
+    return metrics, out
+
+
+def parse_args(argv: list[str]) -> dict[str, Any]:
+    if not argv or {"-h", "--help"} & set(argv):
+        print(USAGE)
+        sys.exit(0)
+    args: dict[str, Any] = {"run_dir": None, "ckpt_path": None, "overrides": []}
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key in ("run_dir", "ckpt_path"):
+            args[key] = value
+        else:
+            args["overrides"].append(arg)
+    if not args["run_dir"]:
+        raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
+    return args
+
+
+@report_user_errors
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    metrics, out = evaluate(**args)
+    print_metrics(metrics, title="eval metrics", footer=f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

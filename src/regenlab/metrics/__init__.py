@@ -1,0 +1,1 @@
+"""Thin wrappers around torchmetrics, with the evaluation protocol stated in one place."""

@@ -1,0 +1,86 @@
+"""Supervised restoration: a network maps a degraded image to its clean version."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from regenlab.metrics.image import image_metrics, to_8bit
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+class RestorationModule(L.LightningModule):
+    """Trains ``net`` with a pixel loss; reports PSNR/SSIM of the output and of the input.
+
+    Batches are dicts with ``degraded`` and ``clean`` (B, C, H, W) in [0, 1]. The input's
+    metrics are the "do nothing" reference every table needs. When the degraded image is
+    smaller (super-resolution without an upsampling head) it is bicubic-upsampled first.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: OptimizerFactory,
+        loss: nn.Module | None = None,
+        scheduler: SchedulerFactory | None = None,
+    ):
+        super().__init__()
+        self.net = net
+        # factories stay attributes, not hparams: checkpoints must load with weights_only=True
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.loss = loss if loss is not None else nn.L1Loss()
+        self.metrics = nn.ModuleDict(
+            {
+                stage: nn.ModuleDict(
+                    {
+                        "output": image_metrics(f"{stage}/"),
+                        "input": image_metrics(f"{stage}/", postfix="_input"),
+                    }
+                )
+                for stage in ("val", "test")
+            }
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        loss = self.loss(self(batch["degraded"]), batch["clean"])
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def _evaluate(self, batch: dict[str, Any], stage: str) -> dict[str, Tensor]:
+        degraded, clean = batch["degraded"], batch["clean"]
+        restored = self(degraded)
+        self.log(f"{stage}/loss", self.loss(restored, clean), batch_size=len(clean))
+        if degraded.shape[-2:] != clean.shape[-2:]:
+            degraded = F.interpolate(degraded, clean.shape[-2:], mode="bicubic")
+        metrics = self.metrics[stage]
+        metrics["output"].update(to_8bit(restored), clean)
+        metrics["input"].update(degraded, clean)
+        self.log_dict(metrics["output"], batch_size=len(clean), prog_bar=stage == "val")
+        self.log_dict(metrics["input"], batch_size=len(clean))
+        return {"restored": restored, "degraded": degraded}
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        return self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        return self._evaluate(batch, "test")
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return {"optimizer": optimizer}
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

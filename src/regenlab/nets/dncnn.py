@@ -1,0 +1,30 @@
+"""DnCNN (Zhang et al. 2017): a plain conv stack that predicts the residual (the noise)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class DnCNN(nn.Module):
+    """``depth`` 3x3 convs of ``width`` channels; returns ``x - net(x)`` when ``residual``.
+
+    Residual learning is what makes DnCNN train fast: the net fits the noise, whose
+    statistics are simpler than those of the clean image. Works on any input size.
+    """
+
+    def __init__(self, channels: int = 1, depth: int = 17, width: int = 64, residual: bool = True):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+        for _ in range(depth - 2):
+            layers += [
+                nn.Conv2d(width, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
+        layers.append(nn.Conv2d(width, channels, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.body(x)
+        return x - out if self.residual else out

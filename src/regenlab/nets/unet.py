@@ -1,0 +1,59 @@
+"""A small U-Net for image-to-image tasks that accepts any input size."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, cat, nn
+
+
+def conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1),
+        nn.LeakyReLU(0.2, inplace=True),
+    )
+
+
+class UNet(nn.Module):
+    """Encoder-decoder with skip connections; ``levels`` downsamplings by 2, width doubling.
+
+    Inputs of any size are reflect-padded to a multiple of ``2**levels`` and cropped back,
+    so full test images need no resizing. ``residual`` adds the input to the output
+    (the net learns the correction, as in DnCNN). ``out_channels`` defaults to ``channels``.
+    """
+
+    def __init__(
+        self,
+        channels: int = 1,
+        width: int = 32,
+        levels: int = 3,
+        residual: bool = True,
+        out_channels: int | None = None,
+    ):
+        super().__init__()
+        out_channels = out_channels or channels
+        widths = [width * 2**i for i in range(levels + 1)]
+        self.inc = conv_block(channels, widths[0])
+        self.down = nn.ModuleList(conv_block(a, b) for a, b in zip(widths, widths[1:]))
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths, widths[1:])
+        )
+        self.dec = nn.ModuleList(conv_block(2 * a, a) for a in widths[:-1])
+        self.out = nn.Conv2d(widths[0], out_channels, 1)
+        self.levels = levels
+        self.residual = residual and out_channels == channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        m = 2**self.levels
+        pad = (0, -w % m, 0, -h % m)
+        y = F.pad(x, pad, mode="reflect") if any(pad) else x
+        skips = [self.inc(y)]
+        for down in self.down:
+            skips.append(down(F.max_pool2d(skips[-1], 2)))
+        y = skips.pop()
+        for up, dec in zip(reversed(self.up), reversed(self.dec)):
+            y = dec(cat([up(y), skips.pop()], dim=1))
+        y = self.out(y)[..., :h, :w]
+        return x + y if self.residual else y

@@ -1,0 +1,76 @@
+"""``regenlab-train``: fit a model, test its best checkpoint, record the run.
+
+regenlab-train                                   # default: gray denoising, sigma=25
+regenlab-train model=dncnn degradation.sigma=50  # any key of conf/ can be overridden
+regenlab-train experiment=denoise_blind          # a recipe from conf/experiment/
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from regenlab.utils.config import CONF_DIR, instantiate_all, instantiate_datamodule
+from regenlab.utils.console import print_metrics, report_user_errors
+from regenlab.utils.run import save_metrics, save_run_info
+
+
+def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) -> None:
+    """The run's config next to its final metrics: TensorBoard's hparams tab."""
+    flat = {
+        key: value if isinstance(value, (int, float, str, bool)) else str(value)
+        for key, value in flatten(OmegaConf.to_container(cfg, resolve=True)).items()
+    }
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(flat, metrics)
+        else:
+            logger.log_hyperparams(flat)
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a/b": 1}"""
+    out = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        out.update(flatten(value, f"{name}/") if isinstance(value, dict) else {name: value})
+    return out
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """The recipe: seed, instantiate, fit, test the best checkpoint, save the record."""
+    L.seed_everything(cfg.seed, workers=True)
+    save_run_info(cfg, cfg.paths.output_dir)
+    datamodule = instantiate_datamodule(cfg)
+    model = instantiate(cfg.model)
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=instantiate_all(cfg.get("callbacks")),
+        logger=instantiate_all(cfg.get("logger")) or False,
+    )
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
+    log_hparams(trainer, cfg, metrics)
+    out = Path(cfg.paths.output_dir).resolve()
+    best_rel = str(Path(best).resolve().relative_to(out)) if best else None
+    save_metrics(out, metrics, best_checkpoint=best_rel)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+@report_user_errors
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    print_metrics(metrics, title="test metrics", footer=f"run dir: {cfg.paths.output_dir}")
+    return metrics.get(cfg.get("optimized_metric"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Run bookkeeping and console output; kept small on purpose."""

@@ -1,0 +1,65 @@
+"""Console output through rich: final-metric tables and one-line errors."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from hydra.errors import InstantiationException
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from regenlab.errors import UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_metrics(metrics: Mapping[str, float], title: str, footer: str | None = None) -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in sorted(metrics):
+        table.add_row(key, f"{metrics[key]:.4f}")
+    console.print(table)
+    if footer:
+        console.print(footer, highlight=False, soft_wrap=True)
+
+
+def user_error(exc: BaseException | None) -> str | None:
+    """The message of the UserError behind ``exc``, prefixed with the config key Hydra was
+    instantiating when it raised (Hydra wraps such errors), or None for other errors."""
+    key = None
+    while exc is not None:
+        if isinstance(exc, UserError):
+            return f"{key}: {exc}" if key else str(exc)
+        if not isinstance(exc, InstantiationException):
+            return None
+        key = key or next(
+            (line.split(":", 1)[1].strip() for line in str(exc).splitlines()
+             if line.startswith("full_key:")), None,
+        )  # fmt: skip
+        exc = exc.__cause__
+    return None
+
+
+def report_user_errors(fn: F) -> F:
+    """Print a UserError as one line and exit 2; other errors keep their traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            message = user_error(exc)
+            if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,92 @@
+"""What every run leaves in its output dir: resolved config, seed, commit, versions, metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+PACKAGES = (
+    "regenlab", "torch", "torchvision", "lightning", "hydra-core", "omegaconf",
+    "torchmetrics", "scikit-image", "numpy",
+)  # fmt: skip
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    """Write via a temp file in the same dir + rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def git_commit() -> str:
+    """The commit of the code that ran (``+dirty`` if it had local changes), or 'unknown'."""
+    here = Path(__file__).parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=here, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
+    """Record the run before it starts, so even a crashed run says what it was."""
+    out = Path(output_dir)
+    atomic_write(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    write_json(
+        out / "run.json",
+        {
+            "seed": cfg.get("seed"),
+            "task_name": cfg.get("task_name"),
+            "command": " ".join(sys.argv),
+            "started": datetime.now().isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            "versions": package_versions(),
+        },
+    )
+
+
+def save_metrics(output_dir: str | Path, metrics: dict[str, float], **extra: Any) -> None:
+    write_json(Path(output_dir) / "metrics.json", {**metrics, **extra})
+
+
+def load_run_config(run_dir: str | Path) -> DictConfig:
+    return OmegaConf.load(Path(run_dir) / "config.yaml")

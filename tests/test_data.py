@@ -1,0 +1,80 @@
+"""The embedded data: a clean split, paired degradations, a fixed evaluation set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from regenlab.data.images import SKIMAGE_SPLITS, skimage_images, to_tensor
+from regenlab.data.restoration import DegradedImages, RandomCrops, RestorationDataModule
+from regenlab.degradations.noise import GaussianNoise
+from regenlab.errors import ConfigError
+
+
+def test_splits_are_disjoint_and_test_never_trained_on():
+    train, val, test = (set(SKIMAGE_SPLITS[s]) for s in ("train", "val", "test"))
+    assert not (train & val or train & test or val & test)
+    assert "camera" in test
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_images_have_requested_channels_and_range(channels):
+    images = skimage_images("val", channels)
+    for image, _name in images:
+        assert image.shape[0] == channels and image.dtype == torch.float32
+        assert image.min() >= 0 and image.max() <= 1
+
+
+def test_to_tensor_converts_rgba_and_16bit():
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    rgba[..., 0] = 255
+    assert to_tensor(rgba, 3).shape == (3, 4, 5)
+    gray = to_tensor(rgba, 1)
+    assert gray.shape == (1, 4, 5) and torch.allclose(gray, torch.full_like(gray, 0.299), atol=0.01)
+    deep = np.full((2, 2), 65535, np.uint16)
+    assert torch.equal(to_tensor(deep, 1), torch.ones(1, 2, 2))
+
+
+def test_crop_larger_than_smallest_image_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"data.crop_size=400 .* smallest training image"):
+        RandomCrops(skimage_images("train", 1), crop_size=400, length=4)
+
+
+def test_training_crops_have_crop_size():
+    crops = RandomCrops(skimage_images("train", 1), crop_size=48, length=4)
+    assert len(crops) == 4 and crops[0]["clean"].shape == (1, 48, 48)
+
+
+def degraded_val(num_workers: int) -> list[torch.Tensor]:
+    data = DegradedImages(skimage_images("val", 1), GaussianNoise(sigma=25), seed=7, crop=64)
+    loader = DataLoader(data, batch_size=1, num_workers=num_workers)
+    return [batch["degraded"] for batch in loader]
+
+
+def test_eval_noise_is_identical_across_loaders_and_worker_counts():
+    first, again, workers = degraded_val(0), degraded_val(0), degraded_val(2)
+    for a, b, c in zip(first, again, workers):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    assert not torch.equal(first[0], first[1][..., : first[0].shape[-2], : first[0].shape[-1]])
+
+
+def test_eval_noise_has_the_configured_sigma():
+    data = DegradedImages(skimage_images("test", 1), GaussianNoise(sigma=25), seed=0)
+    item = data[0]
+    assert item["name"] == "camera"
+    assert (item["degraded"] - item["clean"]).std().item() == pytest.approx(25 / 255, rel=0.02)
+
+
+def test_training_batches_are_degraded_after_transfer_and_resume_exactly():
+    dm = RestorationDataModule(skimage_images, GaussianNoise(sigma=[10, 50]), crop_size=16)
+    clean = torch.rand(8, 1, 16, 16)
+    first = dm.on_after_batch_transfer({"clean": clean}, 0)["degraded"]
+    state = dm.state_dict()
+    second = dm.on_after_batch_transfer({"clean": clean}, 0)["degraded"]
+    resumed = RestorationDataModule(skimage_images, GaussianNoise(sigma=[10, 50]), crop_size=16)
+    resumed.load_state_dict(state)
+    assert torch.equal(resumed.on_after_batch_transfer({"clean": clean}, 0)["degraded"], second)
+    per_image_sigma = (first - clean).flatten(1).std(dim=1)
+    assert per_image_sigma.max() - per_image_sigma.min() > 5 / 255  # one sigma per image
