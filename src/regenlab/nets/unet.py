@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch.nn.functional as F
 from torch import Tensor, cat, nn
 
@@ -35,10 +37,8 @@ class UNet(nn.Module):
         out_channels = out_channels or channels
         widths = [width * 2**i for i in range(levels + 1)]
         self.inc = conv_block(channels, widths[0])
-        self.down = nn.ModuleList(conv_block(a, b) for a, b in zip(widths, widths[1:]))
-        self.up = nn.ModuleList(
-            nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths, widths[1:])
-        )
+        self.down = nn.ModuleList(conv_block(a, b) for a, b in pairwise(widths))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in pairwise(widths))
         self.dec = nn.ModuleList(conv_block(2 * a, a) for a in widths[:-1])
         self.out = nn.Conv2d(widths[0], out_channels, 1)
         self.levels = levels
