@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader
 
-from regenlab.data.images import SKIMAGE_SPLITS, skimage_images, to_tensor
+from regenlab.data.images import (
+    SKIMAGE_SPLITS,
+    folder_images,
+    read_image,
+    skimage_images,
+    to_tensor,
+)
 from regenlab.data.restoration import DegradedImages, RandomCrops, RestorationDataModule
 from regenlab.degradations.noise import GaussianNoise
-from regenlab.errors import ConfigError
+from regenlab.errors import ConfigError, UserError
 
 
 def test_splits_are_disjoint_and_test_never_trained_on():
@@ -78,3 +85,41 @@ def test_training_batches_are_degraded_after_transfer_and_resume_exactly():
     assert torch.equal(resumed.on_after_batch_transfer({"clean": clean}, 0)["degraded"], second)
     per_image_sigma = (first - clean).flatten(1).std(dim=1)
     assert per_image_sigma.max() - per_image_sigma.min() > 5 / 255  # one sigma per image
+
+
+def write_folder(root, split: str, n: int = 2, size=(20, 24)) -> None:
+    folder = root / split / "nested"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+
+
+def test_folder_images_read_recursively_in_sorted_order(tmp_path):
+    write_folder(tmp_path, "test", n=3)
+    images = folder_images(tmp_path, "test", channels=1)
+    assert images.names == ["nested/0.png", "nested/1.png", "nested/2.png"]
+    assert images[0][0].shape == (1, 20, 24)
+
+
+@pytest.mark.parametrize(
+    ("mode", "channels", "expect"),
+    [("P", 3, 3), ("RGBA", 3, 3), ("I;16", 1, 1), ("1", 3, 3), ("LA", 1, 1), ("CMYK", 1, 1)],
+)
+def test_any_image_mode_is_converted(tmp_path, mode, channels, expect):
+    path = tmp_path / ("x.tif" if mode == "CMYK" else "x.png")
+    Image.new("RGB", (6, 5), (200, 100, 50)).convert(mode).save(path)
+    x = read_image(path, channels)
+    assert x.shape == (expect, 5, 6) and x.dtype == torch.float32
+    assert x.min() >= 0 and x.max() <= 1
+
+
+def test_missing_root_and_empty_split_and_corrupt_file_say_what_to_do(tmp_path):
+    with pytest.raises(UserError, match=r"does not exist; expected .*/train"):
+        folder_images(tmp_path / "nowhere", "train")
+    (tmp_path / "val").mkdir()
+    with pytest.raises(UserError, match=r"no images in .*val"):
+        folder_images(tmp_path, "val")
+    (tmp_path / "val" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(UserError, match=r"cannot read image .*broken.png"):
+        folder_images(tmp_path, "val")
