@@ -35,3 +35,23 @@ class RestorationGrid(L.Callback):
         name = batch.get("name", [str(batch_idx)])[0]
         for w in writers:
             w.add_image(f"val/degraded_restored_clean/{name}", grid, trainer.global_step)
+
+
+class SampleGrid(L.Callback):
+    """Every validation, the grids a generative module shows (``module.image_grids(batch)``):
+    fixed-noise samples, and for a VAE reconstructions and latent interpolations."""
+
+    def __init__(self, nrow: int = 8):
+        self.nrow = nrow
+
+    def on_validation_batch_end(
+        self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int, dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        writers = image_loggers(trainer)
+        if batch_idx != 0 or not writers or trainer.sanity_checking:
+            return
+        for name, images in module.image_grids(batch).items():
+            grid = make_grid(images.clamp(0, 1), nrow=self.nrow, padding=2)
+            for w in writers:
+                w.add_image(f"samples/{name}", grid, trainer.global_step)
