@@ -6,7 +6,14 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torchvision.utils import make_grid
+
+from regenlab.errors import UserError
+
+
+class NonFiniteLossError(UserError):
+    """The loss became NaN or Inf; training stops and the last good checkpoint is kept."""
 
 
 def image_loggers(trainer: L.Trainer) -> list[Any]:
@@ -38,8 +45,8 @@ class RestorationGrid(L.Callback):
 
 
 class SampleGrid(L.Callback):
-    """Every validation, the grids a generative module shows (``module.image_grids(batch)``):
-    fixed-noise samples, and for a VAE reconstructions and latent interpolations."""
+    """Every validation, the grids a module shows (``module.image_grids(batch)``): GAN
+    fixed-noise samples, VAE reconstructions and interpolations, inpainting rows."""
 
     def __init__(self, nrow: int = 8):
         self.nrow = nrow
@@ -54,4 +61,40 @@ class SampleGrid(L.Callback):
         for name, images in module.image_grids(batch).items():
             grid = make_grid(images.clamp(0, 1), nrow=self.nrow, padding=2)
             for w in writers:
-                w.add_image(f"samples/{name}", grid, trainer.global_step)
+                w.add_image(f"images/{name}", grid, trainer.global_step)
+
+
+class FiniteLoss(L.Callback):
+    """Stop with a clear message when a loss is NaN/Inf, or skip that batch (``skip=True``).
+
+    Runs before every backward, automatic or manual (GAN critic and generator alike); a
+    skipped batch has its gradients dropped after backward, so the optimizer step that
+    follows leaves the weights untouched. An exception never writes a checkpoint, so the
+    last good one stays as it was.
+    """
+
+    def __init__(self, skip: bool = False):
+        self.skip, self.skipped, self._drop_grads = skip, 0, False
+
+    def on_before_backward(self, trainer: L.Trainer, module: L.LightningModule, loss: Any) -> None:
+        self._drop_grads = not bool(torch.isfinite(loss).all())
+        if not self._drop_grads:
+            return
+        bad = [
+            k for k, v in trainer.callback_metrics.items()
+            if k.startswith("train/") and not bool(torch.isfinite(v).all())
+        ] or ["train/loss"]  # fmt: skip
+        where = f"at step {trainer.global_step} (epoch {trainer.current_epoch})"
+        if not self.skip:
+            raise NonFiniteLossError(
+                f"loss became {loss.detach().float().item()} {where}; non-finite: "
+                f"{', '.join(bad)}. The last good checkpoint is kept. Lower the learning "
+                "rate, or set callbacks.finite_loss.skip=true to skip such batches"
+            )
+        self.skipped += 1
+        rank_zero_warn(f"skipped a batch with non-finite loss {where} ({self.skipped} so far)")
+
+    def on_after_backward(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self._drop_grads:
+            for p in module.parameters():
+                p.grad = None

@@ -86,8 +86,9 @@ class AdversarialModule(L.LightningModule):
     """The shared loop: a critic update on every batch, a generator update every
     ``critic_steps`` batches (so each critic update sees fresh real data, as in WGAN-GP).
 
-    Subclasses say what differs through three hooks: ``split`` (real images and condition
-    from a batch), ``generate`` and ``reconstruction`` (extra generator loss terms).
+    Subclasses say what differs through hooks: ``split`` (real images and condition from a
+    batch), ``generate``, ``adversarial_view`` (what the critic judges, e.g. the composite
+    of an inpainting) and ``reconstruction`` (extra generator loss terms).
     With ``adversarial_weight=0`` the critic is not trained at all (a pure reconstruction
     baseline from the same network).
     """
@@ -115,6 +116,9 @@ class AdversarialModule(L.LightningModule):
     def generate(self, real: Tensor, cond: Tensor | None) -> Tensor:
         raise NotImplementedError
 
+    def adversarial_view(self, fake: Tensor, cond: Tensor | None) -> Tensor:
+        return fake
+
     def reconstruction(self, fake: Tensor, real: Tensor, cond: Tensor | None) -> dict:
         return {}
 
@@ -125,26 +129,30 @@ class AdversarialModule(L.LightningModule):
         generator_turn = (batch_idx + 1) % self.critic_steps == 0
         with torch.set_grad_enabled(generator_turn):
             fake = self.generate(real, cond)
-        logs: dict[str, Tensor] = {}
         if self.adversarial_weight > 0:
-            terms = self.loss.critic(self.critic, real, fake.detach(), cond)
+            judged = self.adversarial_view(fake.detach(), cond)
+            terms = self.loss.critic(self.critic, real, judged, cond)
+            self.log_terms("critic", terms, len(real))
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(terms["loss"])
             # through the strategy (precision, DDP), not LightningOptimizer.step: no global_step
             self.trainer.strategy.optimizer_step(opt_d.optimizer, closure=lambda: None)
-            logs |= {f"train/critic_{k}": v.detach() for k, v in terms.items()}
         if generator_turn:
             terms = self.reconstruction(fake, real, cond)
             if self.adversarial_weight > 0:
-                terms["adversarial"] = self.loss.generator(self.critic, fake, cond)
-                terms["adversarial"] = terms["adversarial"] * self.adversarial_weight
-            loss = sum(terms.values())
+                judged = self.adversarial_view(fake, cond)
+                adversarial = self.loss.generator(self.critic, judged, cond)
+                terms["adversarial"] = self.adversarial_weight * adversarial
+            terms["loss"] = sum(terms.values())
+            self.log_terms("generator", terms, len(real))
             opt_g.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
+            self.manual_backward(terms["loss"])
             opt_g.step()
-            logs |= {f"train/generator_{k}": v.detach() for k, v in terms.items()}
-            logs["train/generator_loss"] = loss.detach()
-        self.log_dict(logs, prog_bar=False, batch_size=real.shape[0])
+
+    def log_terms(self, who: str, terms: dict[str, Tensor], batch_size: int) -> None:
+        """Logged before backward, so a non-finite loss can be traced to its term."""
+        logs = {f"train/{who}_{k}": v.detach() for k, v in terms.items()}
+        self.log_dict(logs, batch_size=batch_size)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         make_g, make_d = self.optimizer_factories
