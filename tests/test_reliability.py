@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
 from regenlab.callbacks import NonFiniteLossError
 from regenlab.train import train
+from regenlab.utils.config import unique_dir
 
 TINY = [
     "debug=limit",
@@ -34,3 +40,25 @@ def test_nan_batches_can_be_skipped(make_cfg, tmp_path):
     assert metrics["test/psnr"] > 0  # finished and tested with finite weights
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+
+
+def test_runs_started_in_the_same_second_get_their_own_dirs(tmp_path):
+    base = str(tmp_path / "train" / "2026-01-01" / "10-00-00")
+    dirs = [unique_dir(base) for _ in range(3)]
+    assert dirs == [base, f"{base}-1", f"{base}-2"]
+    assert all(Path(d).is_dir() for d in dirs)
+
+
+@pytest.mark.slow
+def test_concurrent_cli_runs_never_share_an_output_dir(tmp_path):
+    args = ["debug=fast_dev_run", "model.net.width=4", "callbacks.progress_bar=null"]
+    exe = Path(sys.executable).parent / "regenlab-train"
+    env = {**os.environ, "REGENLAB_ROOT": str(tmp_path)}
+    procs = [
+        subprocess.Popen([exe, *args], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]  # fmt: skip
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    runs = sorted((tmp_path / "outputs" / "debug").glob("*/*"))
+    assert len(runs) == 2 and all((r / "metrics.json").is_file() for r in runs)

@@ -41,7 +41,7 @@ class DomainFeatures(nn.Module):
         saved = torch.load(path, map_location="cpu", weights_only=True)
         self.net = SmallConvNet(**saved["config"])
         self.net.load_state_dict(saved["state_dict"])
-        self.net.eval().requires_grad_(False)
+        self.eval().requires_grad_(False)
         self.num_features = saved["config"]["dim"]
         self.num_classes = saved["config"]["num_classes"]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import count
 from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 def conf_dir() -> Path:
@@ -16,6 +17,32 @@ def conf_dir() -> Path:
 
 
 CONF_DIR = str(conf_dir())
+
+
+def unique_dir(path: str) -> str:
+    """``path``, else ``path-1``, ``path-2``...: the first one this process creates itself.
+
+    ``mkdir`` is atomic, so two runs started in the same second never share an output dir.
+    """
+    for i in count():
+        candidate = Path(path if i == 0 else f"{path}-{i}")
+        try:
+            candidate.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return str(candidate)
+    raise AssertionError("unreachable")
+
+
+def if_present(value: Any, then: Any) -> Any:
+    """``then`` when ``value`` is set, else None: a setting that follows another one
+    (checkpoint on val/fid only when sample metrics are configured)."""
+    return None if value is None else then
+
+
+# cached like Hydra's own ${now:}: the run dir is resolved once per run
+OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("if_present", if_present, replace=True)
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:

@@ -1,0 +1,1 @@
+"""LightningDataModules and the image sources they read."""

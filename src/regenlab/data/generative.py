@@ -1,0 +1,121 @@
+"""Labelled images for generative models: train / val / test splits of one image set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Subset, default_collate
+
+from regenlab.errors import ConfigError, UserError
+
+
+def to_batch(items: list[tuple[Tensor, int]]) -> dict[str, Tensor]:
+    """``(image, label)`` items -> ``{"image": (B, C, H, W), "label": (B,) int64}``."""
+    images, labels = default_collate(items)
+    return {"image": images, "label": labels}
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Images of ``dataset(split=..., size=..., channels=...)`` ('train' or 'test'), batched.
+
+    The val split is ``val_size`` images held out of 'train' by a permutation seeded with
+    ``seed``, so it is the same on every rank and in every run with that seed; 'test' is the
+    set's own test split. ``num_classes`` says how many labels there are (None: unlabelled,
+    every label is 0), for class-conditional models.
+    """
+
+    def __init__(
+        self,
+        dataset: Callable[..., Dataset],
+        size: int = 32,
+        channels: int = 3,
+        num_classes: int | None = None,
+        val_size: int = 1000,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        download: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (gray) or 3 (RGB), got {channels}")
+        if size < 8:
+            raise ConfigError(f"data.size must be >= 8, got {size}")
+        if val_size < 0:
+            raise ConfigError(f"data.val_size must be >= 0, got {val_size}")
+        self.save_hyperparameters(ignore=["dataset"], logger=False)
+        self.dataset = dataset
+        self.datasets: dict[str, Dataset] = {}
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.hparams.num_classes
+
+    def _build(self, split: str, **kwargs: Any) -> Dataset:
+        hp = self.hparams
+        return self.dataset(split=split, size=hp.size, channels=hp.channels, **kwargs)
+
+    def prepare_data(self) -> None:
+        """Download once per node (Lightning calls this on one process only)."""
+        if self.hparams.download:
+            for split in ("train", "test"):
+                self._build(split, download=True)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        train, val_size = self._build("train"), self.hparams.val_size
+        if val_size >= len(train):
+            raise ConfigError(
+                f"data.val_size={val_size} leaves no training images: the train split has "
+                f"{len(train)}; use data.val_size<{len(train)}"
+            )
+        g = torch.Generator().manual_seed(self.hparams.seed)
+        order = torch.randperm(len(train), generator=g).tolist()
+        self.datasets = {
+            "train": Subset(train, order[val_size:]),
+            "val": Subset(train, order[:val_size]),
+            "test": self._build("test"),
+        }
+
+    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(
+            dataset,
+            batch_size=self.hparams.batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            pin_memory=self.hparams.pin_memory,
+            persistent_workers=workers > 0,
+            drop_last=shuffle,
+            collate_fn=to_batch,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.datasets["train"], shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.datasets["val"], shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.datasets["test"], shuffle=False)
+
+    def real_images(self, split: str, n: int) -> Tensor:
+        """The first ``n`` images of split 'train', 'val' or 'test' as one (n, C, H, W) tensor.
+
+        For reference statistics (FID): the same images every call, run and rank.
+        """
+        self.setup()
+        data = self.datasets[split]
+        if n > len(data):
+            raise UserError(
+                f"{n} real images were asked of the {split} split, which has {len(data)}; "
+                "ask for fewer (or raise data.val_size for val)"
+            )
+        batches = self._loader(Subset(data, range(n)), shuffle=False)
+        return torch.cat([batch["image"] for batch in batches])

@@ -1,0 +1,105 @@
+"""Clean-image sources: each yields (C, H, W) float tensors in [0, 1] with a name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from skimage import data as skdata
+from torch import Tensor
+from torchvision.transforms.v2 import functional as TF
+
+from regenlab.errors import ConfigError, UserError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+# A fixed split by name of the natural images scikit-image ships inside its wheel (no download).
+# The test images are the classic 'camera', 'astronaut' and 'coffee'; none of them is trained on.
+SKIMAGE_SPLITS: dict[str, tuple[str, ...]] = {
+    "train": (
+        "brick", "cell", "clock", "grass", "gravel", "hubble_deep_field",
+        "immunohistochemistry", "moon", "page", "retina", "rocket", "text",
+    ),
+    "val": ("coins", "chelsea"),
+    "test": ("camera", "astronaut", "coffee"),
+}  # fmt: skip
+
+
+def to_tensor(image: np.ndarray, channels: int) -> Tensor:
+    """HxW or HxWxC uint8/uint16/bool/float array -> (channels, H, W) float32 in [0, 1]."""
+    x = TF.to_dtype(TF.to_image(image), torch.float32, scale=True)
+    if x.shape[0] == 4:  # RGBA: drop alpha
+        x = x[:3]
+    if channels == 1 and x.shape[0] == 3:
+        return TF.rgb_to_grayscale(x)
+    if channels == 3 and x.shape[0] == 1:
+        return x.expand(3, -1, -1).clone()
+    if channels not in (1, 3):
+        raise ConfigError(f"data.channels must be 1 (gray) or 3 (RGB), got {channels}")
+    return x
+
+
+class NamedImages(torch.utils.data.Dataset):
+    """A list of clean images held in memory; item i is ``(image, name)``."""
+
+    def __init__(self, images: list[Tensor], names: list[str]):
+        self.images, self.names = images, names
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, str]:
+        return self.images[i], self.names[i]
+
+
+def skimage_images(split: str, channels: int = 1) -> NamedImages:
+    """The embedded natural images of ``split`` ('train', 'val' or 'test')."""
+    names = list(SKIMAGE_SPLITS[split])
+    return NamedImages([to_tensor(getattr(skdata, n)(), channels) for n in names], names)
+
+
+def read_image(path: str | Path, channels: int) -> Tensor:
+    """Any PIL-readable file (palette, RGBA, 16-bit, bilevel...) -> (channels, H, W) in [0, 1]."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+        raise UserError(f"cannot read image {path}: {exc}") from None
+    if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
+    elif im.mode in ("1", "LA"):
+        im = im.convert("L")
+    return to_tensor(np.array(im), channels)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files under ``folder``, recursively, in a stable (sorted) order."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def split_folder(root: str | Path, split: str) -> Path:
+    """``root/split``, checked, with a message that says which layout is expected."""
+    root = Path(root).expanduser()
+    folder = root / split
+    if not root.is_dir():
+        raise UserError(
+            f"image folder {root} does not exist; expected {root}/train, {root}/val and "
+            f"{root}/test holding images ({', '.join(IMAGE_SUFFIXES)})"
+        )
+    if not folder.is_dir() or not list_images(folder):
+        raise UserError(
+            f"no images in {folder}; put the {split} images (any of {', '.join(IMAGE_SUFFIXES)}, "
+            "searched recursively) there"
+        )
+    return folder
+
+
+def folder_images(root: str | Path, split: str, channels: int = 1) -> NamedImages:
+    """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative."""
+    folder = split_folder(root, split)
+    paths = list_images(folder)
+    return NamedImages(
+        [read_image(p, channels) for p in paths], [str(p.relative_to(folder)) for p in paths]
+    )

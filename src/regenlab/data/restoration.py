@@ -1,0 +1,165 @@
+"""(degraded, clean) pairs for restoration: random crops for training, a fixed eval set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from regenlab.data.images import NamedImages
+from regenlab.errors import ConfigError
+
+Degradation = Callable[[Tensor, torch.Generator], Tensor]
+
+
+def item_seed(*keys: int) -> int:
+    """A well-mixed 63-bit seed from integers, so (seed, i) and (seed + 1, i - 1) differ."""
+    return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def dihedral(x: Tensor) -> Tensor:
+    """One of the 8 flips/rotations of a square-grid image, drawn from torch's RNG."""
+    k = int(torch.randint(8, ()))
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    return x.flip(-1) if k >= 4 else x
+
+
+class RandomCrops(Dataset):
+    """``length`` random crops from random training images; one 'epoch' is ``length`` crops."""
+
+    def __init__(self, images: NamedImages, crop_size: int, length: int, augment: bool = True):
+        sizes = [(name, *im.shape[-2:]) for im, name in zip(images.images, images.names)]
+        name, h, w = min(sizes, key=lambda s: min(s[1:]))
+        if crop_size > min(h, w):
+            raise ConfigError(
+                f"data.crop_size={crop_size} is larger than the smallest training image "
+                f"'{name}' ({h}x{w}); use data.crop_size<={min(h, w)}"
+            )
+        self.images, self.length, self.augment = images.images, length, augment
+        self.crop = v2.RandomCrop(crop_size)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, i: int) -> dict[str, Tensor]:
+        x = self.crop(self.images[int(torch.randint(len(self.images), ()))])
+        return {"clean": dihedral(x) if self.augment else x}
+
+
+class DegradedImages(Dataset):
+    """The evaluation set: item i is degraded with a generator seeded by (seed, i) only.
+
+    So the degraded images are identical every epoch, every run and for any num_workers.
+    """
+
+    def __init__(
+        self, images: NamedImages, degradation: Degradation, seed: int, crop: int | None = None
+    ):
+        self.images, self.degradation, self.seed = images, degradation, seed
+        self.crop = v2.CenterCrop(crop) if crop else None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        clean, name = self.images[i]
+        if self.crop:
+            clean = self.crop(clean)
+        g = torch.Generator().manual_seed(item_seed(self.seed, i))
+        return {"degraded": self.degradation(clean[None], g)[0], "clean": clean, "name": name}
+
+
+class RestorationDataModule(L.LightningDataModule):
+    """Clean images from ``images(split, channels)`` paired with a degradation.
+
+    Training crops are degraded on the device, as one batch, after the transfer
+    (``on_after_batch_transfer``), with a generator seeded from ``seed`` and the rank;
+    its state is checkpointed so a resumed run draws the same degradations.
+    """
+
+    def __init__(
+        self,
+        images: Callable[..., NamedImages],
+        degradation: Degradation,
+        channels: int = 1,
+        crop_size: int = 64,
+        eval_crop: int | None = None,
+        batch_size: int = 16,
+        eval_batch_size: int = 1,
+        samples_per_epoch: int = 1600,
+        augment: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        seed: int = 0,
+        eval_seed: int = 0,
+    ):
+        super().__init__()
+        if crop_size < 8:
+            raise ConfigError(f"data.crop_size must be >= 8, got {crop_size}")
+        self.save_hyperparameters(ignore=["images", "degradation"], logger=False)
+        self.images, self.degradation = images, degradation
+        self.datasets: dict[str, Dataset] = {}
+        self.generator: torch.Generator | None = None
+        self._generator_state: Tensor | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        hp = self.hparams
+        if stage in ("fit", None) and "train" not in self.datasets:
+            train = self.images(split="train", channels=hp.channels)
+            self.datasets["train"] = RandomCrops(
+                train, hp.crop_size, hp.samples_per_epoch, hp.augment
+            )
+        for split in ("val", "test"):
+            if split not in self.datasets:
+                images = self.images(split=split, channels=hp.channels)
+                self.datasets[split] = DegradedImages(
+                    images, self.degradation, hp.eval_seed, hp.eval_crop
+                )
+
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        workers = self.hparams.num_workers
+        return DataLoader(
+            self.datasets[split],
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            pin_memory=self.hparams.pin_memory,
+            persistent_workers=workers > 0,
+            drop_last=shuffle,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.hparams.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.hparams.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.hparams.eval_batch_size, shuffle=False)
+
+    def _train_generator(self, device: torch.device) -> torch.Generator:
+        if self.generator is None or self.generator.device != device:
+            rank = self.trainer.global_rank if self.trainer else 0
+            self.generator = torch.Generator(device).manual_seed(item_seed(self.hparams.seed, rank))
+            if self._generator_state is not None:
+                self.generator.set_state(self._generator_state)
+                self._generator_state = None
+        return self.generator
+
+    def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict:
+        if "degraded" not in batch:  # a training batch: degrade it here, batched, on device
+            g = self._train_generator(batch["clean"].device)
+            batch["degraded"] = self.degradation(batch["clean"], g)
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state()} if self.generator is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._generator_state = state.get("generator")

@@ -1,0 +1,64 @@
+"""Each generative method trains through the real config, Trainer and files on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from regenlab.metrics.generative import DomainFeatures
+from regenlab.train import train
+
+SMALL = [
+    "data.dataset.length=256",
+    "data.dataset.test_length=64",
+    "data.val_size=64",
+    "data.batch_size=32",
+]
+
+
+@pytest.fixture(scope="module")
+def feature_net(tmp_path_factory):
+    """A domain classifier trained briefly by the real recipe (experiment=feature_net_shapes)."""
+    from tests.conftest import QUICK, compose_config
+
+    out = tmp_path_factory.mktemp("feature_net")
+    path = out / "shapes.pt"
+    cfg = compose_config("train", out, [*QUICK, "experiment=feature_net_shapes", *SMALL,
+                                        "trainer.max_steps=8", f"model.save_path={path}"])  # fmt: skip
+    metrics = train(cfg)
+    assert "test/accuracy" in metrics and (out / "feature_net.pt").is_file()
+    return path
+
+
+def test_feature_net_loads_as_an_extractor(feature_net):
+    features = DomainFeatures(feature_net)
+    out = features(torch.rand(5, 3, 32, 32))
+    assert out.shape == (5, features.num_features) and not features.training
+
+
+@pytest.mark.parametrize("method", ["dcgan", "wgan_gp", "vae"])
+def test_fast_dev_run_with_sample_metrics(make_cfg, method, feature_net):
+    cfg = make_cfg(f"experiment={method}", "debug=fast_dev_run", *SMALL,
+                   f"model.metrics.features.path={feature_net}")  # fmt: skip
+    metrics = train(cfg)
+    assert {"test/fid", "test/kid", "test/class_coverage"} <= metrics.keys()
+    if method == "vae":
+        assert metrics["test/iw_nll"] <= -metrics["test/elbo"] + 1e-3
+
+
+def test_short_gan_run_logs_sample_grid_and_wasserstein(make_cfg, tmp_path):
+    cfg = make_cfg("experiment=wgan_gp", "debug=limit", "model.metrics=null", *SMALL,
+                   "trainer.max_steps=6", "model.critic_steps=2",
+                   "model.generator.width=8", "model.critic.width=8")  # fmt: skip
+    train(cfg)
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0}).Reload()
+    assert {"train/critic_wasserstein", "train/critic_gradient_penalty"} <= set(
+        events.Tags()["scalars"]
+    )
+    assert "images/fixed_noise" in events.Tags()["images"]
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert (tmp_path / saved["best_checkpoint"]).is_file()  # no monitor: the latest one
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
