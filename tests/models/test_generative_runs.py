@@ -26,8 +26,8 @@ def feature_net(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("feature_net")
     path = out / "shapes.pt"
-    cfg = compose_config("train", out, [*QUICK, "experiment=feature_net_shapes", *SMALL,
-                                        "trainer.max_steps=8", f"model.save_path={path}"])  # fmt: skip
+    recipe = ["experiment=feature_net_shapes", "trainer.max_steps=8", f"model.save_path={path}"]
+    cfg = compose_config("train", out, [*QUICK, *recipe, *SMALL])
     metrics = train(cfg)
     assert "test/accuracy" in metrics and (out / "feature_net.pt").is_file()
     return path
