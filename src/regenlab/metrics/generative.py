@@ -90,21 +90,30 @@ class InceptionFeatures(nn.Module):
 
 class GenerativeMetrics(nn.Module):
     """FID and KID of fake vs real images (both (B, C, H, W) in [0, 1]); class coverage
-    when the extractor is a classifier. Real statistics accumulate across updates."""
+    when the extractor is a classifier.
+
+    The real images of a split are the same every epoch, so their features are computed
+    once (the first epoch) and kept across ``reset``; use one instance per split.
+    """
 
     def __init__(self, features: nn.Module, kid_subset_size: int = 100):
         super().__init__()
-        self.fid = FrechetInceptionDistance(feature=features, normalize=True)
-        self.kid = KernelInceptionDistance(
-            feature=features, normalize=True, subset_size=kid_subset_size
+        self.fid = FrechetInceptionDistance(
+            feature=features, normalize=True, reset_real_features=False
         )
+        self.kid = KernelInceptionDistance(
+            feature=features, normalize=True, subset_size=kid_subset_size,
+            reset_real_features=False,
+        )  # fmt: skip
+        self.real_cached = False
         self.kid_subset_size = kid_subset_size
         self.classifier = features if hasattr(features, "classify") else None
         self.class_counts: Tensor | None = None
 
     def update(self, real: Tensor, fake: Tensor) -> None:
         for metric in (self.fid, self.kid):
-            metric.update(real, real=True)
+            if not self.real_cached:
+                metric.update(real, real=True)
             metric.update(fake, real=False)
         if self.classifier is not None:
             labels = self.classifier.classify(fake)
@@ -123,6 +132,8 @@ class GenerativeMetrics(nn.Module):
         return out
 
     def reset(self) -> None:
+        """Forget the fakes; the real statistics stay (see the class docstring)."""
         self.fid.reset()
         self.kid.reset()
         self.class_counts = None
+        self.real_cached = True

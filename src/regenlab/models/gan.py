@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from regenlab.metrics.generative import GenerativeMetrics
 from regenlab.models.adversarial import AdversarialModule
-from regenlab.models.generative import SampleEvaluation
+from regenlab.models.generative import SampleEvaluation, per_split
 
 
 class GANModule(SampleEvaluation, AdversarialModule):
@@ -36,7 +36,7 @@ class GANModule(SampleEvaluation, AdversarialModule):
         self.register_buffer(
             "fixed_z", torch.randn(num_fixed_samples, generator.z_dim, generator=seeded)
         )
-        self.metrics = metrics
+        self.metrics = per_split(metrics)
 
     def split(self, batch: dict[str, Tensor]) -> tuple[Tensor, None]:
         return batch["image"] * 2 - 1, None
@@ -53,10 +53,10 @@ class GANModule(SampleEvaluation, AdversarialModule):
         return (self.generator(self.fixed_z if z is None else z) + 1) / 2
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self.update_sample_metrics(batch["image"])
+        self.update_sample_metrics(batch["image"], "val")
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self.update_sample_metrics(batch["image"])
+        self.update_sample_metrics(batch["image"], "test")
 
     def image_grids(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         return {"fixed_noise": self.sample()}

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from regenlab.errors import ConfigError
 from regenlab.metrics.generative import GenerativeMetrics
-from regenlab.models.generative import SampleEvaluation
+from regenlab.models.generative import SampleEvaluation, per_split
 from regenlab.nets.vae import ConvVAE
 
 LOG_2PI = math.log(2 * math.pi)
@@ -51,7 +51,7 @@ class VAEModule(SampleEvaluation, L.LightningModule):
         super().__init__()
         if likelihood not in ("bernoulli", "gaussian"):
             raise ConfigError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}")
-        self.net, self.optimizer_factory, self.metrics = net, optimizer, metrics
+        self.net, self.optimizer_factory, self.metrics = net, optimizer, per_split(metrics)
         self.beta, self.likelihood, self.sigma = beta, likelihood, sigma
         self.iw_samples = iw_samples
 
@@ -98,7 +98,7 @@ class VAEModule(SampleEvaluation, L.LightningModule):
         if stage == "test":
             logs["test/iw_nll"] = self.iw_nll(x).mean()
         self.log_dict(logs, batch_size=len(x))
-        self.update_sample_metrics(x)
+        self.update_sample_metrics(x, stage)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")
