@@ -26,6 +26,8 @@ COMPANION = {
         "data=cifar10", "data=svhn", "data=celeba", "data=image_folder",
     },
     "experiment=feature_net_shapes": {"model=classifier", "callbacks=classifier"},
+    "experiment=sr_x4": {"model=unet_sr"},
+    "degradation=paired": {"data=paired"},
 }  # fmt: skip
 
 

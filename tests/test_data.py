@@ -10,7 +10,9 @@ from torch.utils.data import DataLoader
 
 from regenlab.data.images import (
     SKIMAGE_SPLITS,
+    SplitPair,
     folder_images,
+    paired_images,
     read_image,
     skimage_images,
     to_tensor,
@@ -123,3 +125,31 @@ def test_missing_root_and_empty_split_and_corrupt_file_say_what_to_do(tmp_path):
     (tmp_path / "val" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(UserError, match=r"cannot read image .*broken.png"):
         folder_images(tmp_path, "val")
+
+
+def write_pairs(root, splits=("train", "val", "test"), n: int = 2, size=(40, 48)) -> None:
+    rng = np.random.default_rng(1)
+    for split in splits:
+        for side in ("degraded", "clean"):
+            (root / split / side).mkdir(parents=True)
+        for i in range(n):
+            clean = rng.integers(0, 255, size, dtype=np.uint8)
+            noisy = np.clip(clean + rng.normal(0, 20, size), 0, 255).astype(np.uint8)
+            Image.fromarray(clean).save(root / split / "clean" / f"im{i}.png")
+            Image.fromarray(noisy).save(root / split / "degraded" / f"im{i}.jpg")
+
+
+def test_paired_folders_stack_pairs_and_split_them_back(tmp_path):
+    write_pairs(tmp_path)
+    pairs = paired_images(tmp_path, "test", channels=1)
+    assert pairs.names == ["im0", "im1"] and pairs[0][0].shape == (2, 40, 48)
+    fields = SplitPair()(pairs[0][0][None], torch.Generator())
+    assert fields["degraded"].shape == fields["clean"].shape == (1, 1, 40, 48)
+    assert not torch.equal(fields["degraded"], fields["clean"])
+
+
+def test_unmatched_pair_names_are_reported(tmp_path):
+    write_pairs(tmp_path, splits=("test",))
+    (tmp_path / "test" / "clean" / "im1.png").rename(tmp_path / "test" / "clean" / "other.png")
+    with pytest.raises(UserError, match="no partner with the same name"):
+        paired_images(tmp_path, "test")

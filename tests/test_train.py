@@ -63,3 +63,24 @@ def test_same_seed_gives_identical_metrics(make_cfg, tmp_path):
     first = train(make_cfg(*TINY, subdir="first"))
     second = train(make_cfg(*TINY, subdir="second"))
     assert first == second
+
+
+TASKS = ["denoise", "denoise_blind", "deblur", "jpeg", "sr_x4", "dehaze", "derust"]
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_every_restoration_task_trains_and_tests(make_cfg, task):
+    metrics = train(make_cfg(f"experiment={task}", "debug=fast_dev_run", "model.net.width=8"))
+    assert metrics["test/psnr"] > 5 and metrics["test/psnr_input"] > 5
+    if task == "sr_x4":  # RGB and Y-channel metrics, as in SR papers
+        assert {"test/psnr_y", "test/ssim_y", "test/psnr_y_input"} <= metrics.keys()
+
+
+def test_real_pairs_train_and_evaluate_through_the_same_metrics(make_cfg, tmp_path):
+    from tests.test_data import write_pairs
+
+    write_pairs(tmp_path / "pairs")
+    cfg = make_cfg("data=paired", "degradation=paired", f"data.images.root={tmp_path}/pairs",
+                   "data.crop_size=32", "debug=fast_dev_run", "model.net.width=8")  # fmt: skip
+    metrics = train(cfg)
+    assert 10 < metrics["test/psnr_input"] < 30  # the JPEG'd noisy pairs, measured as given

@@ -103,3 +103,47 @@ def folder_images(root: str | Path, split: str, channels: int = 1) -> NamedImage
     return NamedImages(
         [read_image(p, channels) for p in paths], [str(p.relative_to(folder)) for p in paths]
     )
+
+
+def paired_images(
+    root: str | Path,
+    split: str,
+    channels: int = 1,
+    degraded: str = "degraded",
+    clean: str = "clean",
+) -> NamedImages:
+    """Real (degraded, clean) pairs from ``root/<split>/{degraded,clean}/`` with matching
+    names (extension may differ: hazy.jpg pairs with hazy.png). Each item is the pair
+    stacked along channels, (2C, H, W), so crops and flips stay aligned; ``SplitPair``
+    unstacks it as the "degradation".
+    """
+    folder = split_folder(root, split)
+    sides = {side: split_folder(folder, side) for side in (degraded, clean)}
+    found = {
+        side: {p.relative_to(d).with_suffix(""): p for p in list_images(d)}
+        for side, d in sides.items()
+    }
+    names = sorted(found[degraded].keys() & found[clean].keys())
+    unmatched = sorted(found[degraded].keys() ^ found[clean].keys())
+    if unmatched:
+        raise UserError(
+            f"{len(unmatched)} images in {folder} have no partner with the same name in "
+            f"{degraded}/ and {clean}/, e.g. {', '.join(map(str, unmatched[:3]))}"
+        )
+    pairs = []
+    for name in names:
+        d, c = (read_image(found[side][name], channels) for side in (degraded, clean))
+        if d.shape != c.shape:
+            raise UserError(
+                f"pair {name} in {folder}: degraded {tuple(d.shape)} != clean {tuple(c.shape)}"
+            )
+        pairs.append(torch.cat([d, c]))
+    return NamedImages(pairs, [str(n) for n in names])
+
+
+class SplitPair:
+    """The "degradation" of real pairs: unstack (B, 2C, H, W) into degraded and clean."""
+
+    def __call__(self, pair: Tensor, generator: torch.Generator) -> dict[str, Tensor]:
+        degraded, clean = pair.chunk(2, dim=1)
+        return {"degraded": degraded, "clean": clean}

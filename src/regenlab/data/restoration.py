@@ -15,7 +15,20 @@ from torchvision.transforms import v2
 from regenlab.data.images import NamedImages
 from regenlab.errors import ConfigError
 
-Degradation = Callable[[Tensor, torch.Generator], Tensor]
+Degradation = Callable[[Tensor, torch.Generator], Tensor | dict[str, Tensor]]
+
+
+def degrade(degradation: Degradation, clean: Tensor, generator: torch.Generator) -> dict:
+    """Batch fields from a degradation: a tensor is the degraded image; a dict (e.g. an
+    inpainting mask next to the masked image) is taken as it is."""
+    out = degradation(clean, generator)
+    return out if isinstance(out, dict) else {"degraded": out}
+
+
+def crop_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """Top-left crop so H and W are multiples of ``multiple`` (x4 super-resolution: 4)."""
+    h, w = x.shape[-2:]
+    return x[..., : h - h % multiple, : w - w % multiple]
 
 
 def item_seed(*keys: int) -> int:
@@ -59,20 +72,26 @@ class DegradedImages(Dataset):
     """
 
     def __init__(
-        self, images: NamedImages, degradation: Degradation, seed: int, crop: int | None = None
+        self,
+        images: NamedImages,
+        degradation: Degradation,
+        seed: int,
+        crop: int | None = None,
+        multiple_of: int = 1,
     ):
         self.images, self.degradation, self.seed = images, degradation, seed
         self.crop = v2.CenterCrop(crop) if crop else None
+        self.multiple_of = multiple_of
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         clean, name = self.images[i]
-        if self.crop:
-            clean = self.crop(clean)
+        clean = crop_to_multiple(self.crop(clean) if self.crop else clean, self.multiple_of)
         g = torch.Generator().manual_seed(item_seed(self.seed, i))
-        return {"degraded": self.degradation(clean[None], g)[0], "clean": clean, "name": name}
+        fields = {k: v[0] for k, v in degrade(self.degradation, clean[None], g).items()}
+        return {"clean": clean, **fields, "name": name}  # real pairs provide their own clean
 
 
 class RestorationDataModule(L.LightningDataModule):
@@ -98,10 +117,15 @@ class RestorationDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         eval_seed: int = 0,
+        multiple_of: int = 1,
     ):
         super().__init__()
         if crop_size < 8:
             raise ConfigError(f"data.crop_size must be >= 8, got {crop_size}")
+        if crop_size % multiple_of:
+            raise ConfigError(
+                f"data.crop_size={crop_size} must be a multiple of data.multiple_of={multiple_of}"
+            )
         self.save_hyperparameters(ignore=["images", "degradation"], logger=False)
         self.images, self.degradation = images, degradation
         self.datasets: dict[str, Dataset] = {}
@@ -119,7 +143,7 @@ class RestorationDataModule(L.LightningDataModule):
             if split not in self.datasets:
                 images = self.images(split=split, channels=hp.channels)
                 self.datasets[split] = DegradedImages(
-                    images, self.degradation, hp.eval_seed, hp.eval_crop
+                    images, self.degradation, hp.eval_seed, hp.eval_crop, hp.multiple_of
                 )
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
@@ -155,7 +179,7 @@ class RestorationDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict[str, Any], dataloader_idx: int) -> dict:
         if "degraded" not in batch:  # a training batch: degrade it here, batched, on device
             g = self._train_generator(batch["clean"].device)
-            batch["degraded"] = self.degradation(batch["clean"], g)
+            batch |= degrade(self.degradation, batch["clean"], g)
         return batch
 
     def state_dict(self) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 Protocol (stated next to every table): the restored image is clipped to [0, 1] and rounded
 to 8 bits, as when saved to PNG; PSNR and SSIM (11x11 Gaussian window, sigma 1.5) are
 computed per image with data_range 1 over all channels, then averaged over images.
+Optionally, as in super-resolution papers, also on the Y channel (BT.601, as MATLAB's
+rgb2ycbcr) after removing ``crop_border`` pixels on each side.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 def to_8bit(x: Tensor) -> Tensor:
     """Clip to [0, 1] and round to the 256 levels of an 8-bit image (still float in [0, 1])."""
     return x.clamp(0, 1).mul(255).round().div(255)
+
+
+def rgb_to_y(x: Tensor) -> Tensor:
+    """(B, 3, H, W) in [0, 1] -> luma Y (B, 1, H, W) in [16/255, 235/255] (BT.601, MATLAB)."""
+    weights = x.new_tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1)
+    return (x * weights).sum(1, keepdim=True).add(16.0).div(255.0)
+
+
+def crop_border(x: Tensor, border: int) -> Tensor:
+    return x[..., border:-border, border:-border] if border else x
 
 
 def image_metrics(prefix: str, postfix: str = "") -> MetricCollection:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from regenlab.metrics.image import image_metrics, to_8bit
+from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
@@ -30,18 +30,23 @@ class RestorationModule(L.LightningModule):
         optimizer: OptimizerFactory,
         loss: nn.Module | None = None,
         scheduler: SchedulerFactory | None = None,
+        crop_border: int = 0,
+        y_channel: bool = False,
     ):
         super().__init__()
         self.net = net
         # factories stay attributes, not hparams: checkpoints must load with weights_only=True
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.loss = loss if loss is not None else nn.L1Loss()
+        self.crop_border, self.y_channel = crop_border, y_channel
+        views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(
             {
                 stage: nn.ModuleDict(
                     {
-                        "output": image_metrics(f"{stage}/"),
-                        "input": image_metrics(f"{stage}/", postfix="_input"),
+                        f"{which}{view}": image_metrics(f"{stage}/", postfix=f"{view}{suffix}")
+                        for view in views
+                        for which, suffix in (("output", ""), ("input", "_input"))
                     }
                 )
                 for stage in ("val", "test")
@@ -61,12 +66,16 @@ class RestorationModule(L.LightningModule):
         restored = self(degraded)
         self.log(f"{stage}/loss", self.loss(restored, clean), batch_size=len(clean))
         if degraded.shape[-2:] != clean.shape[-2:]:
-            degraded = F.interpolate(degraded, clean.shape[-2:], mode="bicubic")
-        metrics = self.metrics[stage]
-        metrics["output"].update(to_8bit(restored), clean)
-        metrics["input"].update(degraded, clean)
-        self.log_dict(metrics["output"], batch_size=len(clean), prog_bar=stage == "val")
-        self.log_dict(metrics["input"], batch_size=len(clean))
+            degraded = F.interpolate(degraded, clean.shape[-2:], mode="bicubic").clamp(0, 1)
+        pairs = {"output": to_8bit(restored), "input": degraded, "clean": clean}
+        pairs = {k: crop_border(v, self.crop_border) for k, v in pairs.items()}
+        for name, metric in self.metrics[stage].items():
+            which = pairs[name.removesuffix("_y")]
+            target = pairs["clean"]
+            if name.endswith("_y"):
+                which, target = rgb_to_y(which), rgb_to_y(target)
+            metric.update(which, target)
+            self.log_dict(metric, batch_size=len(clean), prog_bar=name == "output")
         return {"restored": restored, "degraded": degraded}
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
