@@ -69,6 +69,8 @@ class DegradedImages(Dataset):
     """The evaluation set: item i is degraded with a generator seeded by (seed, i) only.
 
     So the degraded images are identical every epoch, every run and for any num_workers.
+    ``repeats`` > 1 degrades each image several times (e.g. several inpainting masks per
+    image, so that every mask-ratio bin gets enough samples).
     """
 
     def __init__(
@@ -78,16 +80,18 @@ class DegradedImages(Dataset):
         seed: int,
         crop: int | None = None,
         multiple_of: int = 1,
+        repeats: int = 1,
     ):
         self.images, self.degradation, self.seed = images, degradation, seed
         self.crop = v2.CenterCrop(crop) if crop else None
-        self.multiple_of = multiple_of
+        self.multiple_of, self.repeats = multiple_of, repeats
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.images) * self.repeats
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        clean, name = self.images[i]
+        clean, name = self.images[i // self.repeats]
+        name = f"{name}#{i % self.repeats}" if self.repeats > 1 else name
         clean = crop_to_multiple(self.crop(clean) if self.crop else clean, self.multiple_of)
         g = torch.Generator().manual_seed(item_seed(self.seed, i))
         fields = {k: v[0] for k, v in degrade(self.degradation, clean[None], g).items()}
@@ -118,6 +122,7 @@ class RestorationDataModule(L.LightningDataModule):
         seed: int = 0,
         eval_seed: int = 0,
         multiple_of: int = 1,
+        eval_repeats: int = 1,
     ):
         super().__init__()
         if crop_size < 8:
@@ -143,8 +148,9 @@ class RestorationDataModule(L.LightningDataModule):
             if split not in self.datasets:
                 images = self.images(split=split, channels=hp.channels)
                 self.datasets[split] = DegradedImages(
-                    images, self.degradation, hp.eval_seed, hp.eval_crop, hp.multiple_of
-                )
+                    images, self.degradation, hp.eval_seed, hp.eval_crop, hp.multiple_of,
+                    hp.eval_repeats,
+                )  # fmt: skip
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         workers = self.hparams.num_workers

@@ -7,12 +7,14 @@ generator, so a generator seeded per (seed, index) gives a fixed evaluation set.
 
 from regenlab.masks.box import BoxMask, box_masks
 from regenlab.masks.folder import FolderMask
+from regenlab.masks.holes import Holes
 from regenlab.masks.ops import apply_mask, check_mask, composite, mask_ratio
 from regenlab.masks.strokes import Segments, StrokeMask, paint_until, segment_arc, stroke_arc
 
 __all__ = [
     "BoxMask",
     "FolderMask",
+    "Holes",
     "Segments",
     "StrokeMask",
     "apply_mask",

@@ -43,6 +43,7 @@ def if_present(value: Any, then: Any) -> Any:
 # cached like Hydra's own ${now:}: the run dir is resolved once per run
 OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("if_present", if_present, replace=True)
+OmegaConf.register_new_resolver("add", lambda *xs: sum(xs), replace=True)  # channel counts
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
