@@ -42,8 +42,9 @@ format: $(STAMP)  ## ruff fix + format
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-bench: $(STAMP)  ## speed benchmarks -> outputs/bench/
+bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/
 	$(BIN)/python benchmarks/degradations.py
+	$(BIN)/python benchmarks/data_wait.py
 
 clean:  ## remove the venv, caches and run outputs (keeps outputs/.gitkeep)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

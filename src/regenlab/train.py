@@ -42,15 +42,18 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """The recipe: seed, instantiate, fit, test the best checkpoint, save the record."""
+def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, float]:
+    """The recipe: seed, instantiate, fit, test the best checkpoint, save the record.
+
+    ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
+    """
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
     model = instantiate(cfg.model)
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=instantiate_all(cfg.get("callbacks")),
+        callbacks=[*instantiate_all(cfg.get("callbacks")), *extra_callbacks],
         logger=instantiate_all(cfg.get("logger")) or False,
     )
     best = ""
