@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,38 @@ def test_concurrent_cli_runs_never_share_an_output_dir(tmp_path):
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     runs = sorted((tmp_path / "outputs" / "debug").glob("*/*"))
     assert len(runs) == 2 and all((r / "metrics.json").is_file() for r in runs)
+
+
+def default_sigint() -> None:
+    """Children of a background shell inherit an ignored SIGINT; a terminal user's don't."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 1), (signal.SIGTERM, 143)])
+def test_interrupt_saves_a_resumable_checkpoint(tmp_path, sig, code):
+    args = ["model.net.width=4", "data.crop_size=16", "data.batch_size=2",
+            "data.samples_per_epoch=4", "data.eval_crop=16", "trainer.max_steps=100000",
+            "callbacks.progress_bar=null", "trainer.limit_val_batches=1",
+            "hydra.run.dir=" + str(tmp_path / "run")]  # fmt: skip
+    exe = Path(sys.executable).parent / "regenlab-train"
+    env = {**os.environ, "REGENLAB_ROOT": str(tmp_path)}
+    proc = subprocess.Popen(
+        [exe, *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, preexec_fn=default_sigint,
+    )  # fmt: skip
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == code, output[-2000:]
+    saved = tmp_path / "run" / "checkpoints" / "interrupted.ckpt"
+    step = torch.load(saved, weights_only=True)["global_step"]
+    assert step >= 2 and "resume with" in output
+    resumed = subprocess.run(
+        [exe, *args[:-2], "trainer.max_steps=" + str(step + 2), f"ckpt_path={saved}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]

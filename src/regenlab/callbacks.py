@@ -6,7 +6,9 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.callbacks import OnExceptionCheckpoint
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid
 
 from regenlab.errors import UserError
@@ -98,3 +100,20 @@ class FiniteLoss(L.Callback):
         if self._drop_grads:
             for p in module.parameters():
                 p.grad = None
+
+
+class InterruptCheckpoint(OnExceptionCheckpoint):
+    """Ctrl-C (SIGINT) or SIGTERM (SLURM preemption): save a resumable checkpoint first.
+
+    Lightning stops after the current batch and calls this hook; other errors (a NaN loss,
+    a bug) save nothing, so the last good checkpoint is what remains.
+    """
+
+    def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exc: BaseException):
+        if isinstance(exc, (KeyboardInterrupt, SIGTERMException)):
+            super().on_exception(trainer, module, exc)
+            rank_zero_info(
+                f"interrupted at step {trainer.global_step}; resumable checkpoint: "
+                f"{self.ckpt_path}\nresume with: regenlab-train <same overrides> "
+                f"ckpt_path={self.ckpt_path}"
+            )

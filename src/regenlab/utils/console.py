@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from hydra.errors import InstantiationException
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -49,12 +50,16 @@ def user_error(exc: BaseException | None) -> str | None:
 
 
 def report_user_errors(fn: F) -> F:
-    """Print a UserError as one line and exit 2; other errors keep their traceback."""
+    """Print a UserError as one line and exit 2; SIGTERM exits 143 after its checkpoint;
+    other errors keep their traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except SIGTERMException:
+            err_console.print("terminated (SIGTERM)", highlight=False)
+            sys.exit(143)
         except Exception as exc:
             message = user_error(exc)
             if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
