@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import CONF_DIR, instantiate_all, instantiate_datamodule
 from regenlab.utils.console import print_metrics, report_user_errors
 from regenlab.utils.run import save_metrics, save_run_info
@@ -56,12 +57,16 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         callbacks=[*instantiate_all(cfg.get("callbacks")), *extra_callbacks],
         logger=instantiate_all(cfg.get("logger")) or False,
     )
-    best = ""
+    best, best_score = "", {}
     if cfg.get("train", True):
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        checkpoint = trainer.checkpoint_callback
+        if checkpoint is not None:
+            best = checkpoint.best_model_path
+            if checkpoint.monitor and checkpoint.best_model_score is not None:
+                best_score = {f"{checkpoint.monitor}_best": float(checkpoint.best_model_score)}
     results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-    metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
+    metrics = {k: float(v) for k, v in (results[0] if results else {}).items()} | best_score
     log_hparams(trainer, cfg, metrics)
     out = Path(cfg.paths.output_dir).resolve()
     best_rel = str(Path(best).resolve().relative_to(out)) if best else None
@@ -69,12 +74,17 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     return metrics
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @report_user_errors
-def main(cfg: DictConfig) -> float | None:
+def train_and_report(cfg: DictConfig) -> float | None:
     metrics = train(cfg)
     print_metrics(metrics, title="test metrics", footer=f"run dir: {cfg.paths.output_dir}")
     return metrics.get(cfg.get("optimized_metric"))
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    """The value returned is what a Hydra sweeper (e.g. Optuna) optimises."""
+    return sweep_job(train, cfg) if in_multirun() else train_and_report(cfg)
 
 
 if __name__ == "__main__":

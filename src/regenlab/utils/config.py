@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def if_present(value: Any, then: Any) -> Any:
 OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("if_present", if_present, replace=True)
 OmegaConf.register_new_resolver("add", lambda *xs: sum(xs), replace=True)  # channel counts
+# where the command was started (Hydra never chdirs here); usable before HydraConfig exists,
+# which ${hydra:runtime.cwd} is not (a sweep dir is resolved before any job starts)
+OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
