@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def test_short_run_writes_record_checkpoints_and_tensorboard(short_run):
     assert saved["test/psnr"] == pytest.approx(metrics["test/psnr"])
     assert (run_dir / saved["best_checkpoint"]).is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    rows = list(csv.DictReader((run_dir / "per_image.csv").read_text().splitlines()))
+    assert [r["name"] for r in rows] == ["camera"]  # limit_test_batches=1
+    assert float(rows[0]["psnr"]) == pytest.approx(metrics["test/psnr"], abs=1e-4)
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0}).Reload()
     tags = events.Tags()
     assert {"train/loss", "val/psnr", "lr-Adam"} <= set(tags["scalars"])

@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 from regenlab.errors import UserError
 from regenlab.utils.config import CONF_DIR, conf_dir, instantiate_datamodule
 from regenlab.utils.console import print_metrics, report_user_errors
-from regenlab.utils.run import atomic_write, load_run_config, save_metrics
+from regenlab.utils.run import atomic_write, load_run_config, save_metrics, save_per_image
 
 USAGE = __doc__
 
@@ -125,6 +125,7 @@ def evaluate(
     out = run_dir / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
     atomic_write(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     save_metrics(out, metrics, checkpoint=str(checkpoint), overrides=list(overrides))
+    save_per_image(out, model)
     return metrics, out
 
 

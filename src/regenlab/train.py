@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import CONF_DIR, instantiate_all, instantiate_datamodule
 from regenlab.utils.console import print_metrics, report_user_errors
-from regenlab.utils.run import save_metrics, save_run_info
+from regenlab.utils.run import save_metrics, save_per_image, save_run_info
 
 
 def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) -> None:
@@ -71,6 +71,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     out = Path(cfg.paths.output_dir).resolve()
     best_rel = str(Path(best).resolve().relative_to(out)) if best else None
     save_metrics(out, metrics, best_checkpoint=best_rel)
+    save_per_image(out, model)
     return metrics
 
 

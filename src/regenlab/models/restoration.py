@@ -9,11 +9,30 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
 
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
+
+
+def per_image_rows(names: list[str] | None, pairs: dict[str, Tensor]) -> list[dict[str, Any]]:
+    """PSNR/SSIM of output and input for each image of a batch, for per-image tables."""
+    values = {}
+    for which, suffix in (("output", ""), ("input", "_input")):
+        x, y = pairs[which], pairs["clean"]
+        values[f"psnr{suffix}"] = peak_signal_noise_ratio(
+            x, y, data_range=1.0, dim=(1, 2, 3), reduction="none"
+        )
+        values[f"ssim{suffix}"] = structural_similarity_index_measure(
+            x, y, data_range=1.0, reduction="none"
+        )
+    names = names or [str(i) for i in range(len(pairs["clean"]))]
+    return [{"name": n, **{k: float(v[i]) for k, v in values.items()}} for i, n in enumerate(names)]
 
 
 class RestorationModule(L.LightningModule):
@@ -39,6 +58,7 @@ class RestorationModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.loss = loss if loss is not None else nn.L1Loss()
         self.crop_border, self.y_channel = crop_border, y_channel
+        self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
         views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(
             {
@@ -76,7 +96,12 @@ class RestorationModule(L.LightningModule):
                 which, target = rgb_to_y(which), rgb_to_y(target)
             metric.update(which, target)
             self.log_dict(metric, batch_size=len(clean), prog_bar=name == "output")
+        if stage == "test":
+            self.per_image += per_image_rows(batch.get("name"), pairs)
         return {"restored": restored, "degraded": degraded}
+
+    def on_test_epoch_start(self) -> None:
+        self.per_image = []
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
         return self._evaluate(batch, "val")

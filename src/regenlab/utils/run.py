@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import platform
@@ -86,6 +88,18 @@ def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
 
 def save_metrics(output_dir: str | Path, metrics: dict[str, float], **extra: Any) -> None:
     write_json(Path(output_dir) / "metrics.json", {**metrics, **extra})
+
+
+def save_per_image(output_dir: str | Path, module: Any) -> None:
+    """``per_image.csv`` from a module that keeps per-image test rows (rank 0 under DDP)."""
+    rows = getattr(module, "per_image", None)
+    if not rows:
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(Path(output_dir) / "per_image.csv", buffer.getvalue())
 
 
 def load_run_config(run_dir: str | Path) -> DictConfig:
