@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 PACKAGES = (
@@ -69,6 +70,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@rank_zero_only  # under DDP every rank runs train(); one writes the record
 def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
     """Record the run before it starts, so even a crashed run says what it was."""
     out = Path(output_dir)
@@ -86,10 +88,12 @@ def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
     )
 
 
+@rank_zero_only
 def save_metrics(output_dir: str | Path, metrics: dict[str, float], **extra: Any) -> None:
     write_json(Path(output_dir) / "metrics.json", {**metrics, **extra})
 
 
+@rank_zero_only
 def save_per_image(output_dir: str | Path, module: Any) -> None:
     """``per_image.csv`` from a module that keeps per-image test rows (rank 0 under DDP)."""
     rows = getattr(module, "per_image", None)

@@ -1,0 +1,35 @@
+"""DDP with two CPU processes (gloo): the multi-GPU code path, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import run_cli
+
+COMMON = ["trainer=ddp_cpu", "debug=limit", "callbacks.progress_bar=null"]
+RUNS = {
+    "restoration": ["trainer.max_steps=4", "trainer.limit_train_batches=2", "model.net.width=4",
+                    "data.crop_size=16", "data.eval_crop=32"],
+    "wgan_gp": ["experiment=wgan_gp", "trainer.max_steps=3", "model.critic_steps=2",
+                "model.metrics=null", "model.generator.width=8", "model.critic.width=8",
+                "data.dataset.length=256", "data.val_size=32", "data.dataset.test_length=32",
+                "data.batch_size=16"],
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", list(RUNS))
+def test_two_process_ddp_trains_and_logs_once(tmp_path, method):
+    result = run_cli("regenlab-train", *COMMON, *RUNS[method], cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = list((tmp_path / "outputs" / "debug").glob("*/*"))
+    assert len(runs) == 1  # the second process joins the first one's run dir
+    metrics = json.loads((runs[0] / "metrics.json").read_text())
+    assert metrics["best_checkpoint"] and (runs[0] / metrics["best_checkpoint"]).is_file()
+    events = EventAccumulator(str(runs[0] / "tensorboard")).Reload()
+    for tag in set(events.Tags()["scalars"]) - {"epoch"}:  # Lightning logs epoch per call
+        steps = [e.step for e in events.Scalars(tag)]
+        assert len(steps) == len(set(steps)), f"{tag} logged by more than one process"
