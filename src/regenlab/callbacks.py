@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import OnExceptionCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
@@ -117,3 +119,31 @@ class InterruptCheckpoint(OnExceptionCheckpoint):
                 f"{self.ckpt_path}\nresume with: regenlab-train <same overrides> "
                 f"ckpt_path={self.ckpt_path}"
             )
+
+
+class RNGState(L.Callback):
+    """Keeps the global torch / numpy / python RNG states in every checkpoint.
+
+    Lightning restores weights, optimizers and loops, not the global generators that draw
+    crops, flips and shuffles; with them restored, a run resumed from its last checkpoint
+    continues exactly as the uninterrupted run would (same seed, CPU). Tensors and plain
+    numbers only, so checkpoints still load with ``weights_only=True``.
+    """
+
+    def state_dict(self) -> dict[str, Any]:
+        kind, keys, pos, has_gauss, cached = np.random.get_state()
+        return {
+            "torch": torch.get_rng_state(),
+            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+            "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        torch.set_rng_state(state["torch"])
+        kind, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(internal), gauss))
+        if state["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])

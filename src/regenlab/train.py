@@ -15,10 +15,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from regenlab.errors import UserError
 from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import CONF_DIR, instantiate_all, instantiate_datamodule
 from regenlab.utils.console import print_metrics, report_user_errors
-from regenlab.utils.run import save_metrics, save_per_image, save_run_info
+from regenlab.utils.run import load_run_config, save_metrics, save_per_image, save_run_info
 
 
 def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) -> None:
@@ -75,8 +76,24 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     return metrics
 
 
+def resumed(cfg: DictConfig) -> DictConfig:
+    """``resume=<run_dir>``: that run's own config, from its newest checkpoint, in its dir."""
+    run_dir = Path(cfg.resume).expanduser()
+    if not (run_dir / "config.yaml").is_file():
+        raise UserError(f"resume={run_dir} is not a regenlab run (no config.yaml)")
+    checkpoints = [p for p in (run_dir / "checkpoints").glob("*.ckpt") if p.stem != "best"]
+    if not checkpoints:
+        raise UserError(f"resume={run_dir}: no checkpoint to resume from in {run_dir}/checkpoints")
+    run_cfg = load_run_config(run_dir)
+    run_cfg.resume = str(run_dir)
+    run_cfg.ckpt_path = str(max(checkpoints, key=lambda p: p.stat().st_mtime))
+    return run_cfg
+
+
 @report_user_errors
 def train_and_report(cfg: DictConfig) -> float | None:
+    if cfg.get("resume"):
+        cfg = resumed(cfg)
     metrics = train(cfg)
     print_metrics(metrics, title="test metrics", footer=f"run dir: {cfg.paths.output_dir}")
     return metrics.get(cfg.get("optimized_metric"))

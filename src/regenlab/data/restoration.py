@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from regenlab.data.images import NamedImages
@@ -36,17 +36,45 @@ def item_seed(*keys: int) -> int:
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def dihedral(x: Tensor) -> Tensor:
-    """One of the 8 flips/rotations of a square-grid image, drawn from torch's RNG."""
-    k = int(torch.randint(8, ()))
+def dihedral(x: Tensor, generator: torch.Generator) -> Tensor:
+    """One of the 8 flips/rotations of a square-grid image."""
+    k = int(torch.randint(8, (), generator=generator))
     x = torch.rot90(x, k % 4, dims=(-2, -1))
     return x.flip(-1) if k >= 4 else x
 
 
-class RandomCrops(Dataset):
-    """``length`` random crops from random training images; one 'epoch' is ``length`` crops."""
+class EpochIndices(Sampler[int]):
+    """Indices ``epoch * length + j``: with items drawn from (seed, index) the data of each
+    epoch is fixed, so a run resumed from a checkpoint sees exactly the crops the
+    uninterrupted run would have (no global RNG, whatever Lightning re-creates on resume).
+    Lightning calls ``set_epoch`` before every epoch."""
 
-    def __init__(self, images: NamedImages, crop_size: int, length: int, augment: bool = True):
+    def __init__(self, length: int):
+        self.length, self.epoch = length, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[int]:
+        start = self.epoch * self.length
+        return iter(range(start, start + self.length))
+
+
+class RandomCrops(Dataset):
+    """Random crops (with flips/rot90) of random training images; item k depends only on
+    (seed, k). One 'epoch' is ``length`` crops (see ``EpochIndices``)."""
+
+    def __init__(
+        self,
+        images: NamedImages,
+        crop_size: int,
+        length: int,
+        augment: bool = True,
+        seed: int = 0,
+    ):
         sizes = [(name, *im.shape[-2:]) for im, name in zip(images.images, images.names)]
         name, h, w = min(sizes, key=lambda s: min(s[1:]))
         if crop_size > min(h, w):
@@ -55,14 +83,18 @@ class RandomCrops(Dataset):
                 f"'{name}' ({h}x{w}); use data.crop_size<={min(h, w)}"
             )
         self.images, self.length, self.augment = images.images, length, augment
-        self.crop = v2.RandomCrop(crop_size)
+        self.crop_size, self.seed = crop_size, seed
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, i: int) -> dict[str, Tensor]:
-        x = self.crop(self.images[int(torch.randint(len(self.images), ()))])
-        return {"clean": dihedral(x) if self.augment else x}
+    def __getitem__(self, k: int) -> dict[str, Tensor]:
+        g = torch.Generator().manual_seed(item_seed(self.seed, k))
+        image = self.images[int(torch.randint(len(self.images), (), generator=g))]
+        (h, w), s = image.shape[-2:], self.crop_size
+        top, left = (int(torch.randint(n - s + 1, (), generator=g)) for n in (h, w))
+        x = image[..., top : top + s, left : left + s]
+        return {"clean": dihedral(x, g) if self.augment else x}
 
 
 class DegradedImages(Dataset):
@@ -142,7 +174,7 @@ class RestorationDataModule(L.LightningDataModule):
         if stage in ("fit", None) and "train" not in self.datasets:
             train = self.images(split="train", channels=hp.channels)
             self.datasets["train"] = RandomCrops(
-                train, hp.crop_size, hp.samples_per_epoch, hp.augment
+                train, hp.crop_size, hp.samples_per_epoch, hp.augment, hp.seed
             )
         for split in ("val", "test"):
             if split not in self.datasets:
@@ -152,26 +184,27 @@ class RestorationDataModule(L.LightningDataModule):
                     hp.eval_repeats,
                 )  # fmt: skip
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, batch_size: int, sampler: Sampler | None = None) -> DataLoader:
         workers = self.hparams.num_workers
         return DataLoader(
             self.datasets[split],
             batch_size=batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=workers,
             pin_memory=self.hparams.pin_memory,
             persistent_workers=workers > 0,
-            drop_last=shuffle,
+            drop_last=sampler is not None,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.hparams.batch_size, shuffle=True)
+        sampler = EpochIndices(len(self.datasets["train"]))
+        return self._loader("train", self.hparams.batch_size, sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.hparams.eval_batch_size, shuffle=False)
+        return self._loader("val", self.hparams.eval_batch_size)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.hparams.eval_batch_size, shuffle=False)
+        return self._loader("test", self.hparams.eval_batch_size)
 
     def _train_generator(self, device: torch.device) -> torch.Generator:
         if self.generator is None or self.generator.device != device:

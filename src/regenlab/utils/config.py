@@ -35,6 +35,11 @@ def unique_dir(path: str) -> str:
     raise AssertionError("unreachable")
 
 
+def new_or_resumed(resume: str | None, new: str) -> str:
+    """The run dir: the one being resumed, else a fresh unique one."""
+    return str(Path(resume).expanduser()) if resume else unique_dir(new)
+
+
 def if_present(value: Any, then: Any) -> Any:
     """``then`` when ``value`` is set, else None: a setting that follows another one
     (checkpoint on val/fid only when sample metrics are configured)."""
@@ -43,6 +48,7 @@ def if_present(value: Any, then: Any) -> Any:
 
 # cached like Hydra's own ${now:}: the run dir is resolved once per run
 OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
+OmegaConf.register_new_resolver("new_or_resumed", new_or_resumed, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("if_present", if_present, replace=True)
 OmegaConf.register_new_resolver("add", lambda *xs: sum(xs), replace=True)  # channel counts
 # where the command was started (Hydra never chdirs here); usable before HydraConfig exists,

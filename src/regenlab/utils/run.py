@@ -72,20 +72,23 @@ def package_versions() -> dict[str, str]:
 
 @rank_zero_only  # under DDP every rank runs train(); one writes the record
 def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
-    """Record the run before it starts, so even a crashed run says what it was."""
+    """Record the run before it starts, so even a crashed run says what it was. A resumed
+    run keeps its first record and appends when, from where and with what code it went on."""
     out = Path(output_dir)
     atomic_write(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    write_json(
-        out / "run.json",
-        {
-            "seed": cfg.get("seed"),
-            "task_name": cfg.get("task_name"),
-            "command": " ".join(sys.argv),
-            "started": datetime.now().isoformat(timespec="seconds"),
-            "git_commit": git_commit(),
-            "versions": package_versions(),
-        },
-    )
+    now = {
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "git_commit": git_commit(),
+    }
+    record_path = out / "run.json"
+    if cfg.get("resume") and record_path.is_file():
+        record = json.loads(record_path.read_text())
+        record.setdefault("resumes", []).append({**now, "checkpoint": cfg.get("ckpt_path")})
+    else:
+        record = {"seed": cfg.get("seed"), "task_name": cfg.get("task_name"), **now,
+                  "versions": package_versions()}  # fmt: skip
+    write_json(record_path, record)
 
 
 @rank_zero_only
