@@ -95,7 +95,8 @@ def load_weights(model: torch.nn.Module, path: Path) -> None:
     except Exception as exc:
         raise UserError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
     result = model.load_state_dict(state, strict=False)
-    problems = [*result.missing_keys, *result.unexpected_keys]
+    missing = [k for k in result.missing_keys if not k.startswith("metrics.")]  # not weights
+    problems = [*missing, *result.unexpected_keys]
     if problems:
         raise UserError(
             f"checkpoint {path} does not fit this run's model ({len(problems)} keys differ, "

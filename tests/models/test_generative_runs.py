@@ -62,3 +62,12 @@ def test_short_gan_run_logs_sample_grid_and_wasserstein(make_cfg, tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert (tmp_path / saved["best_checkpoint"]).is_file()  # no monitor: the latest one
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_checkpoints_leave_out_the_feature_extractor(make_cfg, tmp_path, feature_net):
+    cfg = make_cfg("experiment=dcgan", "debug=limit", *SMALL, "trainer.max_steps=2",
+                   "trainer.limit_train_batches=2", f"model.metrics.features.path={feature_net}",
+                   "model.generator.width=8", "model.critic.width=8")  # fmt: skip
+    train(cfg)  # tests the best checkpoint, so loading works without the extractor
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert state and not any(k.startswith("metrics.") for k in state)

@@ -22,6 +22,13 @@ class SampleEvaluation:
     by as many samples; FID/KID are logged per epoch."""
 
     metrics: nn.ModuleDict | None
+    strict_loading = False  # checkpoints leave out the metrics' frozen feature extractor
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """The extractor is loaded from its own file: no copy of it in every checkpoint."""
+        state = checkpoint["state_dict"]
+        for key in [k for k in state if k.startswith("metrics.")]:
+            del state[key]
 
     def sample(self, n: int) -> Tensor:
         raise NotImplementedError
