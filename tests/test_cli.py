@@ -2,25 +2,82 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
+import torch
 
 from tests.conftest import run_cli
 
+# (arguments, expected exit code, text the message must contain); each a user mistake
 BAD_TRAIN = [
-    (["model=foo"], "Could not find 'model/foo'", ["dncnn", "unet"]),
-    (["degradation.sigma=-5"], "error: degradation: sigma must be >= 0, got -5", []),
-    (["data.crop_size=400"], "error: data.crop_size=400 is larger than the smallest", []),
-]
+    (["model=foo"], 1, "Could not find 'model/foo'\n\nAvailable options in 'model':"),
+    (["foo.bar=1"], 1, "Could not override 'foo.bar'"),
+    (["degradation.sigma=-5"], 2, "error: degradation: sigma must be >= 0, got -5"),
+    (["degradation=jpeg", "degradation.quality=[0,50]"], 2, "quality must be in [1, 100], got 0"),
+    (["degradation=downsample_x4", "degradation.scale=2.5"], 2, "scale must be an integer"),
+    (["data.crop_size=400"], 2, "error: data.crop_size=400 is larger than the smallest"),
+    (["data.batch_size=abc"], 2, "error: data.batch_size must be an integer >= 1, got 'abc'"),
+    (["data.batch_size=0"], 2, "error: data.batch_size must be >= 1, got 0"),
+    (["trainer=gpu"], 2, "no GPU is available here; run on the CPU with trainer=cpu"),
+    (["trainer=ddp"], 2, "no GPU is available here"),
+    (["data=folder", "data.images.root=/nonexistent"], 2, "image folder /nonexistent does not"),
+    (["experiment=dcgan", "model.metrics=null", "data=mnist", "data.dataset.root=/nonexistent"], 2,
+     "MNIST not found in /nonexistent: torchvision expects MNIST/raw/"),
+    (["experiment=dcgan", "model.metrics.features.path=/nope.pt"], 2,
+     "feature extractor /nope.pt not found; train it first"),
+    (["resume=/nonexistent"], 2, "error: resume=/nonexistent is not a regenlab run"),
+]  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("args", "message", "also"), BAD_TRAIN)
-def test_bad_train_input_gives_one_clear_line(tmp_path, args, message, also):
+@pytest.mark.parametrize(
+    ("args", "code", "message"), BAD_TRAIN, ids=[" ".join(a) for a, *_ in BAD_TRAIN]
+)
+def test_bad_train_input_gives_one_clear_message(tmp_path, args, code, message):
     result = run_cli("regenlab-train", *args, "trainer.max_steps=1", cwd=tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == code, result.stderr[-2000:]
     assert message in result.stderr
-    assert all(choice in result.stderr for choice in also)
     assert "Traceback" not in result.stderr + result.stdout
+    if code == 2:  # ours: exactly one line
+        assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A real short run, trained through the CLI."""
+    root = tmp_path_factory.mktemp("run")
+    args = ["debug=limit", "trainer.max_steps=2", "trainer.limit_train_batches=2",
+            "model.net.width=4", "data.crop_size=16", "data.eval_crop=16",
+            f"hydra.run.dir={root}/run"]  # fmt: skip
+    assert run_cli("regenlab-train", *args, cwd=root).returncode == 0
+    return root / "run"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [("truncate", "is it truncated or not a checkpoint?"),
+     ("other_shape", "was written for a model of another shape"),
+     ("pickled", "holds pickled objects, which can run code when loaded; if you trust")],
+)  # fmt: skip
+def test_eval_rejects_bad_checkpoints_with_one_line(finished_run, tmp_path, damage, message):
+    good = finished_run / "checkpoints" / "last.ckpt"
+    bad = tmp_path / "bad.ckpt"
+    if damage == "truncate":
+        bad.write_bytes(good.read_bytes()[:1000])
+    else:
+        ckpt = torch.load(good, weights_only=True)
+        if damage == "other_shape":
+            ckpt["state_dict"] = {
+                k: torch.zeros(3, *v.shape) for k, v in ckpt["state_dict"].items()
+            }
+        else:
+            ckpt["extra"] = functools.partial(print)
+        torch.save(ckpt, bad)
+    result = run_cli("regenlab-eval", f"run_dir={finished_run}", f"ckpt_path={bad}", cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
@@ -35,8 +92,10 @@ def test_eval_on_a_dir_that_is_not_a_run(tmp_path):
 def test_train_help_lists_groups_and_examples(tmp_path):
     result = run_cli("regenlab-train", "--help", cwd=tmp_path)
     assert result.returncode == 0
-    for text in ("Examples:", "dncnn, unet", "degradation: gaussian", "regenlab-eval"):
+    for text in ("Examples:", "degradation: blur", "regenlab-eval"):
         assert text in result.stdout
+    models = next(line for line in result.stdout.splitlines() if line.startswith("model: "))
+    assert {"dncnn", "unet", "dcgan", "wgan_gp", "vae", "inpaint"} <= set(models[7:].split(", "))
 
 
 def test_eval_help(tmp_path):

@@ -153,3 +153,13 @@ def test_unmatched_pair_names_are_reported(tmp_path):
     (tmp_path / "test" / "clean" / "im1.png").rename(tmp_path / "test" / "clean" / "other.png")
     with pytest.raises(UserError, match="no partner with the same name"):
         paired_images(tmp_path, "test")
+
+
+def test_unreadable_files_can_be_skipped_with_a_count(tmp_path, caplog):
+    write_folder(tmp_path, "train", n=2)
+    (tmp_path / "train" / "nested" / "broken.png").write_bytes(b"\x89PNG truncated")
+    with pytest.raises(UserError, match=r"broken.png.*skip_bad=true"):
+        folder_images(tmp_path, "train")
+    images = folder_images(tmp_path, "train", skip_bad=True)
+    assert images.names == ["nested/0.png", "nested/1.png"]
+    assert "skipped 1 unreadable image" in caplog.text

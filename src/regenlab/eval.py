@@ -4,6 +4,7 @@
     regenlab-eval run_dir=<dir> degradation.sigma=50        # same model, another noise level
     regenlab-eval run_dir=<dir> degradation=gaussian_blind  # swap a whole config group
     regenlab-eval run_dir=<dir> ckpt_path=<dir>/checkpoints/last.ckpt
+    regenlab-eval run_dir=<dir> ckpt_path=<file> allow_pickle=true   # trusted files only
 
 The run's saved ``config.yaml`` is the starting point (never today's conf/), so the model
 is rebuilt exactly as trained; results land in ``<run_dir>/eval/<date>_<time>/``.
@@ -12,6 +13,7 @@ is rebuilt exactly as trained; results land in ``<run_dir>/eval/<date>_<time>/``
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
-from regenlab.utils.config import CONF_DIR, conf_dir, instantiate_datamodule
+from regenlab.utils.config import CONF_DIR, check_accelerator, conf_dir, instantiate_datamodule
 from regenlab.utils.console import print_metrics, report_user_errors
 from regenlab.utils.run import atomic_write, load_run_config, save_metrics, save_per_image
 
@@ -87,25 +89,49 @@ def find_checkpoint(run_dir: Path, ckpt_path: str | None) -> Path:
     )
 
 
-def load_weights(model: torch.nn.Module, path: Path) -> None:
-    """Load only tensors (``weights_only=True``): a checkpoint cannot run code on load."""
+def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False) -> None:
+    """Load only tensors (``weights_only=True``): a checkpoint cannot run code on load.
+    A checkpoint that holds other objects needs ``allow_pickle=true`` (trusted files only)."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state = checkpoint["state_dict"]
-    except Exception as exc:
-        raise UserError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
+        checkpoint = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+    except pickle.UnpicklingError as exc:
+        raise UserError(
+            f"checkpoint {path} holds pickled objects, which can run code when loaded; if you "
+            f"trust the file, pass allow_pickle=true ({str(exc).splitlines()[0]})"
+        ) from None
+    except (OSError, RuntimeError, EOFError, ValueError) as exc:
+        raise UserError(
+            f"cannot read checkpoint {path} ({type(exc).__name__}: {exc}); is it truncated or "
+            "not a checkpoint?"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise UserError(f"{path} is not a Lightning checkpoint (no state_dict)")
+    state = checkpoint["state_dict"]
+    own = model.state_dict()
+    shapes = [
+        f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in state.items() if k in own and own[k].shape != v.shape
+    ]  # fmt: skip
+    if shapes:
+        raise UserError(
+            f"checkpoint {path} was written for a model of another shape ({len(shapes)} "
+            f"tensors differ, e.g. {shapes[0]}); was it written by another run?"
+        )
     result = model.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if not k.startswith("metrics.")]  # not weights
     problems = [*missing, *result.unexpected_keys]
     if problems:
         raise UserError(
-            f"checkpoint {path} does not fit this run's model ({len(problems)} keys differ, "
+            f"checkpoint {path} is for another model ({len(problems)} keys differ, "
             f"e.g. '{problems[0]}'); was it written by another run?"
         )
 
 
 def evaluate(
-    run_dir: str | Path, ckpt_path: str | None = None, overrides: list[str] = ()
+    run_dir: str | Path,
+    ckpt_path: str | None = None,
+    overrides: list[str] = (),
+    allow_pickle: bool = False,
 ) -> tuple[dict[str, float], Path]:
     """Test a run's checkpoint on its (possibly overridden) data; returns metrics, out dir."""
     run_dir = Path(run_dir)
@@ -116,10 +142,11 @@ def evaluate(
         )
     cfg = apply_overrides(load_run_config(run_dir), list(overrides))
     checkpoint = find_checkpoint(run_dir, ckpt_path)
+    check_accelerator(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg)
     model = instantiate(cfg.model)
-    load_weights(model, checkpoint)
+    load_weights(model, checkpoint, allow_pickle)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = trainer.test(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in results[0].items()}
@@ -139,6 +166,8 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
         key, _, value = arg.partition("=")
         if key in ("run_dir", "ckpt_path"):
             args[key] = value
+        elif key == "allow_pickle":
+            args[key] = value.lower() in ("1", "true", "yes")
         else:
             args["overrides"].append(arg)
     if not args["run_dir"]:

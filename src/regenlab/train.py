@@ -17,7 +17,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
 from regenlab.sweeps import in_multirun, sweep_job
-from regenlab.utils.config import CONF_DIR, instantiate_all, instantiate_datamodule
+from regenlab.utils.config import (
+    CONF_DIR,
+    check_accelerator,
+    instantiate_all,
+    instantiate_datamodule,
+)
 from regenlab.utils.console import print_metrics, report_user_errors
 from regenlab.utils.run import load_run_config, save_metrics, save_per_image, save_run_info
 
@@ -49,6 +54,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
 
     ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
     """
+    check_accelerator(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 
+from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError, UserError
 
 
@@ -42,6 +43,7 @@ class ImageDataModule(L.LightningDataModule):
         seed: int = 0,
     ):
         super().__init__()
+        check_ints("data", batch_size=(batch_size, 1), num_workers=(num_workers, 0))
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 (gray) or 3 (RGB), got {channels}")
         if size < 8:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from torchvision.transforms.v2 import functional as TF
 from regenlab.errors import ConfigError, UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+log = logging.getLogger(__name__)
 
 # A fixed split by name of the natural images scikit-image ships inside its wheel (no download).
 # The test images are the classic 'camera', 'astronaut' and 'coffee'; none of them is trained on.
@@ -96,13 +98,32 @@ def split_folder(root: str | Path, split: str) -> Path:
     return folder
 
 
-def folder_images(root: str | Path, split: str, channels: int = 1) -> NamedImages:
-    """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative."""
+def folder_images(
+    root: str | Path, split: str, channels: int = 1, skip_bad: bool = False
+) -> NamedImages:
+    """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative.
+
+    An unreadable file stops the run with its name, unless ``skip_bad``: then it is left out
+    with one warning that counts them.
+    """
     folder = split_folder(root, split)
-    paths = list_images(folder)
-    return NamedImages(
-        [read_image(p, channels) for p in paths], [str(p.relative_to(folder)) for p in paths]
-    )
+    images, names, bad = [], [], []
+    for path in list_images(folder):
+        try:
+            images.append(read_image(path, channels))
+        except UserError as exc:
+            if not skip_bad:
+                raise UserError(
+                    f"{exc}; set data.images.skip_bad=true to skip such files"
+                ) from None
+            bad.append(path)
+            continue
+        names.append(str(path.relative_to(folder)))
+    if bad:
+        log.warning("skipped %d unreadable image(s) in %s, e.g. %s", len(bad), folder, bad[0])
+    if not images:
+        raise UserError(f"no readable images in {folder}")
+    return NamedImages(images, names)
 
 
 def paired_images(

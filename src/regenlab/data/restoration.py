@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from regenlab.data.images import NamedImages
+from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
 
 Degradation = Callable[[Tensor, torch.Generator], Tensor | dict[str, Tensor]]
@@ -157,8 +158,12 @@ class RestorationDataModule(L.LightningDataModule):
         eval_repeats: int = 1,
     ):
         super().__init__()
-        if crop_size < 8:
-            raise ConfigError(f"data.crop_size must be >= 8, got {crop_size}")
+        check_ints(
+            "data", batch_size=(batch_size, 1), eval_batch_size=(eval_batch_size, 1),
+            num_workers=(num_workers, 0), crop_size=(crop_size, 8),
+            samples_per_epoch=(samples_per_epoch, 1), eval_repeats=(eval_repeats, 1),
+            multiple_of=(multiple_of, 1),
+        )  # fmt: skip
         if crop_size % multiple_of:
             raise ConfigError(
                 f"data.crop_size={crop_size} must be a multiple of data.multiple_of={multiple_of}"

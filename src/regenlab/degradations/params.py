@@ -54,6 +54,13 @@ def as_int(value: float, name: str, low: int | None = None, high: int | None = N
     return int(lo)
 
 
+def check_ints(prefix: str, **checks: tuple[object, int]) -> None:
+    """``check_ints("data", batch_size=(value, 1))``: each value a whole number >= its bound,
+    named by its config key in the error."""
+    for name, (value, low) in checks.items():
+        as_int(value, f"{prefix}.{name}", low=low)
+
+
 def as_int_range(
     value: float | Sequence[float], name: str, low: int | None = None, high: int | None = None
 ) -> tuple[int, int]:

@@ -10,6 +10,8 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from regenlab.errors import UserError
+
 
 def conf_dir() -> Path:
     """``regenlab/conf`` inside an installed wheel, else the repository's ``conf/``."""
@@ -59,6 +61,23 @@ OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Objects of every ``_target_`` node in a group such as ``callbacks`` or ``logger``."""
     return [instantiate(node) for node in (group or {}).values() if node and "_target_" in node]
+
+
+def check_accelerator(trainer_cfg: DictConfig) -> None:
+    """Fail early, in one line, when the config asks for hardware this machine lacks."""
+    import torch
+
+    accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    available = {
+        "gpu": torch.cuda.is_available(),
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not available.get(accelerator, True):
+        raise UserError(
+            f"trainer.accelerator={accelerator} but no {accelerator.upper()} is available here; "
+            "run on the CPU with trainer=cpu (or trainer=ddp_cpu for multi-process DDP)"
+        )
 
 
 def instantiate_datamodule(cfg: DictConfig) -> Any:
