@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from regenlab.eval import evaluate
@@ -88,3 +89,14 @@ def test_real_pairs_train_and_evaluate_through_the_same_metrics(make_cfg, tmp_pa
                    "data.crop_size=32", "debug=fast_dev_run", "model.net.width=8")  # fmt: skip
     metrics = train(cfg)
     assert 10 < metrics["test/psnr_input"] < 30  # the JPEG'd noisy pairs, measured as given
+
+
+@pytest.mark.slow
+def test_compiled_model_trains_and_saves_a_plain_checkpoint(make_cfg, tmp_path):
+    cfg = make_cfg("debug=limit", "compile=true", "trainer.max_steps=2",
+                   "trainer.limit_train_batches=2", "model.net.width=4", "model.net.levels=1",
+                   "data.crop_size=16", "data.eval_crop=16", "data.batch_size=2")  # fmt: skip
+    metrics = train(cfg)
+    assert metrics["test/psnr"] > 0
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert all(not k.startswith("_orig_mod") for k in state)  # loads into an uncompiled model
