@@ -52,6 +52,7 @@ def test_short_run_writes_record_checkpoints_and_tensorboard(short_run):
     tags = events.Tags()
     assert {"train/loss", "val/psnr", "lr-Adam"} <= set(tags["scalars"])
     assert any(t.startswith("val/degraded_restored_clean/") for t in tags["images"])
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")  # hparams tab
 
 
 def test_eval_reproduces_the_runs_test_metrics(short_run):

@@ -29,25 +29,14 @@ from regenlab.utils.run import load_run_config, save_metrics, save_per_image, sa
 
 
 def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) -> None:
-    """The run's config next to its final metrics: TensorBoard's hparams tab."""
-    flat = {
-        key: value if isinstance(value, (int, float, str, bool)) else str(value)
-        for key, value in flatten(OmegaConf.to_container(cfg, resolve=True)).items()
-    }
+    """The run's config next to its final metrics: TensorBoard's hparams tab (the loggers
+    flatten and sanitise nested configs themselves)."""
+    params = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(flat, metrics)
+            logger.log_hyperparams(params, metrics)
         else:
-            logger.log_hyperparams(flat)
-
-
-def flatten(d: dict, prefix: str = "") -> dict:
-    """{"a": {"b": 1}} -> {"a/b": 1}"""
-    out = {}
-    for key, value in d.items():
-        name = f"{prefix}{key}"
-        out.update(flatten(value, f"{name}/") if isinstance(value, dict) else {name: value})
-    return out
+            logger.log_hyperparams(params)
 
 
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, float]:
