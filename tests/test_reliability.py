@@ -16,6 +16,7 @@ import torch
 from regenlab.callbacks import NonFiniteLossError
 from regenlab.train import train
 from regenlab.utils.config import unique_dir
+from regenlab.utils.run import atomic_write
 
 TINY = [
     "debug=limit",
@@ -134,3 +135,33 @@ def test_killed_run_resumes_in_place_and_ends_near_the_uninterrupted_metrics(tmp
     for key in ("test/psnr", "val/psnr_best"):
         assert second[key] == pytest.approx(first[key], abs=0.05), key
     assert json.loads((run / "run.json").read_text())["resumes"][0]["checkpoint"].endswith(".ckpt")
+
+
+def test_a_crash_mid_write_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "metrics.json"
+    atomic_write(path, '{"test/psnr": 29.3}\n')
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # e.g. Ctrl-C between writing and renaming
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, '{"test/psnr": 0.0, "half": ')
+    assert path.read_text() == '{"test/psnr": 29.3}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temp file left
+
+
+def test_a_failed_checkpoint_save_keeps_the_last_good_one(make_cfg, tmp_path, monkeypatch):
+    train(make_cfg(*TINY[:-2], "trainer.max_steps=2"))
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    real_save = torch.save
+
+    def failing_save(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        raise OSError("disk full")  # after the bytes are produced, before the file is moved
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        train(make_cfg(*TINY[:-2], "trainer.max_steps=4", f"ckpt_path={last}"))
+    assert last.read_bytes() == before
