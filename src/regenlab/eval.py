@@ -17,7 +17,6 @@ import pickle
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -29,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
 from regenlab.utils.config import CONF_DIR, check_accelerator, conf_dir, instantiate_datamodule
-from regenlab.utils.console import print_metrics, report_user_errors
+from regenlab.utils.console import flag, parse_cli, print_metrics, report_user_errors
 from regenlab.utils.run import atomic_write, load_run_config, save_metrics, save_per_image
 
 USAGE = __doc__
@@ -127,13 +126,13 @@ def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False)
         )
 
 
-def evaluate(
+def load_run(
     run_dir: str | Path,
     ckpt_path: str | None = None,
     overrides: list[str] = (),
     allow_pickle: bool = False,
-) -> tuple[dict[str, float], Path]:
-    """Test a run's checkpoint on its (possibly overridden) data; returns metrics, out dir."""
+) -> tuple[DictConfig, L.LightningModule, Path]:
+    """A finished run's (overridden) config and its model with the checkpoint's weights."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise UserError(
@@ -142,11 +141,23 @@ def evaluate(
         )
     cfg = apply_overrides(load_run_config(run_dir), list(overrides))
     checkpoint = find_checkpoint(run_dir, ckpt_path)
+    model = instantiate(cfg.model)
+    load_weights(model, checkpoint, allow_pickle)
+    return cfg, model, checkpoint
+
+
+def evaluate(
+    run_dir: str | Path,
+    ckpt_path: str | None = None,
+    overrides: list[str] = (),
+    allow_pickle: bool = False,
+) -> tuple[dict[str, float], Path]:
+    """Test a run's checkpoint on its (possibly overridden) data; returns metrics, out dir."""
+    run_dir = Path(run_dir)
+    cfg, model, checkpoint = load_run(run_dir, ckpt_path, overrides, allow_pickle)
     check_accelerator(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg)
-    model = instantiate(cfg.model)
-    load_weights(model, checkpoint, allow_pickle)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = trainer.test(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in results[0].items()}
@@ -157,27 +168,12 @@ def evaluate(
     return metrics, out
 
 
-def parse_args(argv: list[str]) -> dict[str, Any]:
-    if not argv or {"-h", "--help"} & set(argv):
-        print(USAGE)
-        sys.exit(0)
-    args: dict[str, Any] = {"run_dir": None, "ckpt_path": None, "overrides": []}
-    for arg in argv:
-        key, _, value = arg.partition("=")
-        if key in ("run_dir", "ckpt_path"):
-            args[key] = value
-        elif key == "allow_pickle":
-            args[key] = value.lower() in ("1", "true", "yes")
-        else:
-            args["overrides"].append(arg)
-    if not args["run_dir"]:
-        raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
-    return args
-
-
 @report_user_errors
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    options = {"run_dir": str, "ckpt_path": str, "allow_pickle": flag}
+    args = parse_cli(sys.argv[1:] if argv is None else argv, USAGE, options)
+    if "run_dir" not in args:
+        raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
     metrics, out = evaluate(**args)
     print_metrics(metrics, title="eval metrics", footer=f"written to {out}")
 

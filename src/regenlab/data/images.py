@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from skimage import data as skdata
+from skimage import io as skio
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
@@ -60,6 +61,23 @@ def skimage_images(split: str, channels: int = 1) -> NamedImages:
     """The embedded natural images of ``split`` ('train', 'val' or 'test')."""
     names = list(SKIMAGE_SPLITS[split])
     return NamedImages([to_tensor(getattr(skdata, n)(), channels) for n in names], names)
+
+
+def bit_depth(path: str | Path) -> int:
+    """16 for 16-bit (and 32-bit integer) images, else 8: what a restored copy keeps."""
+    with Image.open(path) as im:
+        return 16 if im.mode.startswith("I") else 8
+
+
+def write_image(image: Tensor, path: str | Path, bits: int = 8) -> None:
+    """(C, H, W) in [0, 1] -> 8- or 16-bit file; the format follows the suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    array = image.clamp(0, 1).permute(1, 2, 0).squeeze(-1).cpu().numpy()
+    if bits == 16:
+        skio.imsave(path, (array * 65535).round().astype(np.uint16), check_contrast=False)
+    else:
+        Image.fromarray((array * 255).round().astype(np.uint8)).save(path, quality=95)
 
 
 def read_image(path: str | Path, channels: int) -> Tensor:

@@ -68,3 +68,30 @@ def report_user_errors(fn: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_cli(argv: list[str], usage: str, options: dict[str, Callable[[str], Any]]) -> dict:
+    """``key=value`` arguments (Hydra style) for the non-Hydra entry points: the ``options``
+    are converted and returned; anything else is collected in ``overrides``."""
+    if not argv or {"-h", "--help"} & set(argv):
+        print(usage)
+        sys.exit(0)
+    args: dict[str, Any] = {"overrides": []}
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if key in options and sep:
+            try:
+                args[key] = options[key](value)
+            except ValueError:
+                raise UserError(f"{arg}: expected {options[key].__name__}") from None
+        else:
+            args["overrides"].append(arg)
+    return args
+
+
+def flag(value: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no) from the command line."""
+    lowered = value.lower()
+    if lowered not in ("1", "0", "true", "false", "yes", "no"):
+        raise ValueError(value)
+    return lowered in ("1", "true", "yes")
