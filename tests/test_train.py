@@ -101,3 +101,9 @@ def test_compiled_model_trains_and_saves_a_plain_checkpoint(make_cfg, tmp_path):
     assert metrics["test/psnr"] > 0
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert all(not k.startswith("_orig_mod") for k in state)  # loads into an uncompiled model
+
+
+def test_tiled_evaluation_matches_whole_images(short_run):
+    metrics, run_dir = short_run
+    tiled_metrics, _ = evaluate(run_dir, overrides=["+model.tile=32", "+model.tile_overlap=8"])
+    assert tiled_metrics["test/psnr"] == pytest.approx(metrics["test/psnr"], abs=0.05)

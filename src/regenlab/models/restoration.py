@@ -14,6 +14,7 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from regenlab.inference import tiled
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -51,6 +52,8 @@ class RestorationModule(L.LightningModule):
         scheduler: SchedulerFactory | None = None,
         crop_border: int = 0,
         y_channel: bool = False,
+        tile: int | None = None,
+        tile_overlap: int = 16,
     ):
         super().__init__()
         self.net = net
@@ -58,6 +61,7 @@ class RestorationModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.loss = loss if loss is not None else nn.L1Loss()
         self.crop_border, self.y_channel = crop_border, y_channel
+        self.tile, self.tile_overlap = tile, tile_overlap
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
         views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(
@@ -83,7 +87,7 @@ class RestorationModule(L.LightningModule):
 
     def _evaluate(self, batch: dict[str, Any], stage: str) -> dict[str, Tensor]:
         degraded, clean = batch["degraded"], batch["clean"]
-        restored = self(degraded)
+        restored = tiled(self, degraded, self.tile, self.tile_overlap)
         self.log(f"{stage}/loss", self.loss(restored, clean), batch_size=len(clean))
         if degraded.shape[-2:] != clean.shape[-2:]:
             degraded = F.interpolate(degraded, clean.shape[-2:], mode="bicubic").clamp(0, 1)
