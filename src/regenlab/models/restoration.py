@@ -41,7 +41,10 @@ class RestorationModule(L.LightningModule):
 
     Batches are dicts with ``degraded`` and ``clean`` (B, C, H, W) in [0, 1]. The input's
     metrics are the "do nothing" reference every table needs. When the degraded image is
-    smaller (super-resolution without an upsampling head) it is bicubic-upsampled first.
+    smaller (super-resolution) it is bicubic-upsampled first for its metrics.
+    ``crop_border`` pixels are ignored on each side (SR convention); ``y_channel`` adds
+    ``psnr_y``/``ssim_y`` on the luma of RGB images; ``tile`` evaluates large images in
+    overlapping tiles, e.g. ``regenlab-eval run_dir=<run> model.tile=256``.
     """
 
     def __init__(
