@@ -12,10 +12,10 @@ from regenlab.utils.config import conf_dir, instantiate_all, instantiate_datamod
 
 GROUPS = ["model", "data", "degradation", "trainer", "callbacks", "logger", "experiment", "debug"]
 OPTIONS = [
-    f"{group}={path.stem}"
+    f"{group}={path.relative_to(conf_dir() / group).with_suffix('').as_posix()}"
     for group in GROUPS
-    for path in sorted((conf_dir() / group).glob("*.yaml"))
-    if not path.stem.startswith("_")
+    for path in sorted((conf_dir() / group).rglob("*.yaml"))
+    if not path.stem.startswith("_") and "metrics" not in path.parts
 ]
 # Options that only make sense for another kind of method are composed on top of the
 # experiment that uses them (a GAN needs image data of a fixed size, not noisy crops).

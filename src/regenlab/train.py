@@ -57,7 +57,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         logger=instantiate_all(cfg.get("logger")) or False,
     )
     best, best_score = "", {}
-    if cfg.get("train", True):
+    trainable = any(p.requires_grad for p in model.parameters())  # classical baselines: none
+    if cfg.get("train", True) and trainable:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         checkpoint = trainer.checkpoint_callback
         if checkpoint is not None:
