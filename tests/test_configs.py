@@ -10,11 +10,17 @@ from regenlab.metrics.generative import save_feature_net
 from regenlab.nets.classifier import SmallConvNet
 from regenlab.utils.config import conf_dir, instantiate_all, instantiate_datamodule
 
-GROUPS = ["model", "data", "degradation", "trainer", "callbacks", "logger", "experiment", "debug"]
+GROUPS = [
+    "model", "data", "degradation", "mask", "trainer", "callbacks", "logger", "experiment",
+    "hparams_search", "debug",
+]  # fmt: skip
+# masks are not a top-level group: they fill the inpainting degradation's mask slot
+PACKAGE = {"mask": "mask@degradation.mask"}
 OPTIONS = [
-    f"{group}={path.relative_to(conf_dir() / group).with_suffix('').as_posix()}"
+    f"{PACKAGE.get(group, group)}={path.relative_to(group_dir).with_suffix('').as_posix()}"
     for group in GROUPS
-    for path in sorted((conf_dir() / group).rglob("*.yaml"))
+    for group_dir in [conf_dir() / group]
+    for path in sorted(group_dir.rglob("*.yaml"))
     if not path.stem.startswith("_") and "metrics" not in path.parts
 ]
 # Options that only make sense for another kind of method are composed on top of the
@@ -22,17 +28,21 @@ OPTIONS = [
 COMPANION = {
     "experiment=dcgan": {
         "model=dcgan", "model=wgan_gp", "model=vae", "callbacks=generative",
-        "callbacks=sample_grid", "data=shapes", "data=mnist", "data=fashion_mnist",
-        "data=cifar10", "data=svhn", "data=celeba", "data=image_folder",
+        "callbacks=sample_grid", "hparams_search=gan_optuna", "data=shapes", "data=mnist",
+        "data=fashion_mnist", "data=cifar10", "data=svhn", "data=celeba", "data=image_folder",
     },
     "experiment=feature_net_shapes": {"model=classifier", "callbacks=classifier"},
     "experiment=sr_x4": {"model=unet_sr"},
+    "experiment=inpaint": {"model=inpaint", "model=inpaint_biharmonic", "callbacks=inpainting"},
+    "experiment=inpaint degradation=inpaint_box": {
+        f"mask@degradation.mask={p.stem}" for p in (conf_dir() / "mask").glob("*.yaml")
+    },
     "degradation=paired": {"data=paired"},
 }  # fmt: skip
 
 
 def base_for(option: str) -> list[str]:
-    return [base for base, options in COMPANION.items() if option in options]
+    return [o for base, options in COMPANION.items() if option in options for o in base.split()]
 
 
 @pytest.fixture
@@ -44,7 +54,7 @@ def feature_net(tmp_path):
 
 
 def test_every_group_has_options():
-    assert {o.split("=")[0] for o in OPTIONS} == set(GROUPS)
+    assert {o.split("=")[0] for o in OPTIONS} == {PACKAGE.get(g, g) for g in GROUPS}
 
 
 @pytest.mark.parametrize("override", OPTIONS)
