@@ -99,3 +99,13 @@ def test_image_folder_resizes_and_crops_any_image(tmp_path):
     assert images[0].max() == 0 and images[1].min() > 0.999 and images[1].max() <= 1
     with pytest.raises(UserError, match=r"no images in .*test"):
         image_folder(tmp_path, "test")
+
+
+def test_celeba_faces_feed_inpainting(celeba_root, make_cfg):
+    from regenlab.train import train
+
+    cfg = make_cfg("experiment=inpaint", "data=celeba_faces", "debug=fast_dev_run",
+                   f"data.images.dataset.root={celeba_root}", "data.batch_size=2",
+                   "data.eval_repeats=1", "model.generator.width=8")  # fmt: skip
+    metrics = train(cfg)
+    assert metrics["test/count"] >= 1 and "test/hole_mae" in metrics

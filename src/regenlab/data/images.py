@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from skimage import data as skdata
 from skimage import io as skio
 from torch import Tensor
+from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
 from regenlab.errors import ConfigError, UserError
@@ -78,6 +80,20 @@ def write_image(image: Tensor, path: str | Path, bits: int = 8) -> None:
         skio.imsave(path, (array * 65535).round().astype(np.uint16), check_contrast=False)
     else:
         Image.fromarray((array * 255).round().astype(np.uint8)).save(path, quality=95)
+
+
+def dataset_images(
+    dataset: Callable[..., Dataset], split: str, channels: int = 3, count: int = 1000
+) -> NamedImages:
+    """Images of a labelled dataset builder (``regenlab.data.torchvision_sets``, e.g. CelebA
+    from its local root) as a restoration / inpainting source, held in memory: test = the
+    first ``count`` test images, val = the last ``count`` of train, train = the first
+    ``count`` of train. Labels are dropped."""
+    source = dataset(split="test" if split == "test" else "train", channels=channels)
+    n = min(count, len(source) // (1 if split == "test" else 2))
+    start = len(source) - n if split == "val" else 0
+    indices = range(start, start + n)
+    return NamedImages([source[i][0] for i in indices], [f"{split}{i}" for i in indices])
 
 
 def read_image(path: str | Path, channels: int) -> Tensor:
