@@ -27,6 +27,8 @@ BAD_TRAIN = [
     (["experiment=dcgan", "model.metrics.features.path=/nope.pt"], 2,
      "feature extractor /nope.pt not found; train it first"),
     (["resume=/nonexistent"], 2, "error: resume=/nonexistent is not a regenlab run"),
+    (["callbacks.model_checkpoint.dirpath=/tmp/elsewhere"], 2,
+     "callbacks.model_checkpoint.dirpath=/tmp/elsewhere is outside the run dir"),
 ]  # fmt: skip
 
 

@@ -21,6 +21,7 @@ from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_write_paths,
     instantiate_all,
     instantiate_datamodule,
 )
@@ -45,6 +46,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
     """
     check_accelerator(cfg.trainer)
+    check_write_paths(cfg)
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)

@@ -80,6 +80,31 @@ def check_accelerator(trainer_cfg: DictConfig) -> None:
         )
 
 
+WRITE_KEYS = ("dirpath", "save_dir", "save_path", "default_root_dir")
+
+
+def check_write_paths(cfg: DictConfig) -> None:
+    """Every configured place regenlab writes to must lie in the run dir or the data dir:
+    a typo or a stale absolute path must not scatter files (or overwrite them) elsewhere."""
+    allowed = [Path(cfg.paths.output_dir).resolve(), Path(cfg.paths.data_dir).resolve()]
+
+    def walk(node: Any, prefix: str) -> None:
+        items = node.items() if isinstance(node, DictConfig) else []
+        for key, value in items:
+            name = f"{prefix}{key}"
+            if isinstance(value, DictConfig):
+                walk(value, f"{name}.")
+            elif key in WRITE_KEYS and value is not None:
+                path = Path(str(value)).expanduser().resolve()
+                if not any(path.is_relative_to(a) for a in allowed):
+                    raise UserError(
+                        f"{name}={value} is outside the run dir ({allowed[0]}) and the data dir "
+                        f"({allowed[1]}); regenlab writes only there (set paths.* instead)"
+                    )
+
+    walk(cfg, "")
+
+
 def instantiate_datamodule(cfg: DictConfig) -> Any:
     """``data``, given the top-level ``degradation`` when the run has one (restoration).
 
