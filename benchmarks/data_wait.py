@@ -19,12 +19,9 @@ import time
 from pathlib import Path
 
 import lightning as L
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
 from regenlab.train import train
-from regenlab.utils.config import CONF_DIR
+from regenlab.utils.config import compose_run_config
 
 
 class StepTimer(L.Callback):
@@ -51,20 +48,11 @@ class StepTimer(L.Callback):
 
 def measure(experiment: str, steps: int) -> dict:
     timer = StepTimer()
-    with tempfile.TemporaryDirectory() as out, initialize_config_dir(CONF_DIR, version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[f"experiment={experiment}", f"trainer.max_steps={steps}",
-                       "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
-                       "trainer.limit_val_batches=0", "trainer.limit_test_batches=1",
-                       "logger=csv"],
-            return_hydra_config=True,
-        )  # fmt: skip
-        with open_dict(cfg):
-            cfg.hydra.runtime.output_dir = cfg.hydra.runtime.cwd = out
-            cfg.hydra.job.num = 0
-        HydraConfig.instance().set_config(cfg)
-        train(cfg, extra_callbacks=[timer])
+    overrides = [f"experiment={experiment}", f"trainer.max_steps={steps}",
+                 "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
+                 "trainer.limit_val_batches=0", "trainer.limit_test_batches=1", "logger=csv"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as out:
+        train(compose_run_config(overrides, out), extra_callbacks=[timer])
     wait, compute = sum(timer.wait), sum(timer.compute)
     return {
         "experiment": experiment,

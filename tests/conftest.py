@@ -9,12 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from regenlab.utils.config import CONF_DIR
+from regenlab.utils.config import compose_run_config
 
 # Small and quick everywhere: tiny nets, few steps, no progress bars in test logs.
 QUICK = [
@@ -27,18 +25,7 @@ QUICK = [
 
 
 def compose_config(config_name: str, output_dir: Path, overrides: list[str]) -> DictConfig:
-    """Compose like ``@hydra.main`` does, with Hydra's runtime fields set for interpolations."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(output_dir)
-        cfg.hydra.runtime.cwd = str(output_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg.hydra
-    return cfg
+    return compose_run_config(overrides, output_dir, config_name)
 
 
 @pytest.fixture

@@ -22,6 +22,29 @@ def conf_dir() -> Path:
 CONF_DIR = str(conf_dir())
 
 
+def compose_run_config(
+    overrides: list[str], output_dir: str | Path, config_name: str = "train"
+) -> DictConfig:
+    """The config ``regenlab-train`` would run with, composed in-process (notebooks,
+    benchmarks, tests), with Hydra's runtime fields set so ``${hydra:...}`` resolves."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.runtime.cwd = str(output_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg.hydra
+    return cfg
+
+
 def unique_dir(path: str) -> str:
     """``path``, else ``path-1``, ``path-2``...: the first one this process creates itself.
 
