@@ -48,9 +48,11 @@ class StepTimer(L.Callback):
 
 def measure(experiment: str, steps: int) -> dict:
     timer = StepTimer()
-    overrides = [f"experiment={experiment}", f"trainer.max_steps={steps}",
-                 "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
-                 "trainer.limit_val_batches=0", "trainer.limit_test_batches=1", "logger=csv"]  # fmt: skip
+    overrides = [
+        f"experiment={experiment}", f"trainer.max_steps={steps}", "logger=csv",
+        "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
+        "trainer.limit_val_batches=0", "trainer.limit_test_batches=1",
+    ]  # fmt: skip
     with tempfile.TemporaryDirectory() as out:
         train(compose_run_config(overrides, out), extra_callbacks=[timer])
     wait, compute = sum(timer.wait), sum(timer.compute)
