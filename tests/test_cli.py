@@ -21,12 +21,12 @@ BAD_TRAIN = [
     (["data.batch_size=0"], 2, "error: data.batch_size must be >= 1, got 0"),
     (["trainer=gpu"], 2, "no GPU is available here; run on the CPU with trainer=cpu"),
     (["trainer=ddp"], 2, "no GPU is available here"),
-    (["data=folder", "data.images.root=/nonexistent"], 2, "image folder /nonexistent does not"),
-    (["experiment=dcgan", "model.metrics=null", "data=mnist", "data.dataset.root=/nonexistent"], 2,
-     "MNIST not found in /nonexistent: torchvision expects MNIST/raw/"),
-    (["experiment=dcgan", "model.metrics.features.path=/nope.pt"], 2,
-     "feature extractor /nope.pt not found; train it first"),
-    (["resume=/nonexistent"], 2, "error: resume=/nonexistent is not a regenlab run"),
+    (["data=folder", "data.images.root={tmp}/missing"], 2, "image folder {tmp}/missing does not"),
+    (["experiment=dcgan", "model.metrics=null", "data=mnist", "data.dataset.root={tmp}/missing"], 2,
+     "MNIST not found in {tmp}/missing: torchvision expects MNIST/raw/"),
+    (["experiment=dcgan", "model.metrics.features.path={tmp}/nope.pt"], 2,
+     "feature extractor {tmp}/nope.pt not found; train it first"),
+    (["resume={tmp}/missing"], 2, "error: resume={tmp}/missing is not a regenlab run"),
     (["callbacks.model_checkpoint.dirpath=/tmp/elsewhere"], 2,
      "callbacks.model_checkpoint.dirpath=/tmp/elsewhere is outside the run dir"),
 ]  # fmt: skip
@@ -37,10 +37,12 @@ BAD_TRAIN = [
     ("args", "code", "message"), BAD_TRAIN, ids=[" ".join(a) for a, *_ in BAD_TRAIN]
 )
 def test_bad_train_input_gives_one_clear_message(tmp_path, args, code, message):
+    args, message = [a.format(tmp=tmp_path) for a in args], message.format(tmp=tmp_path)
     result = run_cli("regenlab-train", *args, "trainer.max_steps=1", cwd=tmp_path)
     assert result.returncode == code, result.stderr[-2000:]
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "missing").exists()  # a mistake creates nothing in its place
     if code == 2:  # ours: exactly one line
         assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
 

@@ -59,6 +59,8 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize("override", OPTIONS)
 def test_option_composes_and_builds(make_cfg, override, feature_net):
+    if override == "model=classical/bm3d":
+        pytest.importorskip("bm3d")  # an optional extra
     cfg = make_cfg(*base_for(override), override, quick=False)
     if OmegaConf.select(cfg, "model.metrics.features.path"):
         cfg.model.metrics.features.path = str(feature_net)

@@ -61,8 +61,11 @@ def unique_dir(path: str) -> str:
 
 
 def new_or_resumed(resume: str | None, new: str) -> str:
-    """The run dir: the one being resumed, else a fresh unique one."""
-    return str(Path(resume).expanduser()) if resume else unique_dir(new)
+    """The run dir: the run being resumed, else a fresh unique one (also when ``resume``
+    is not a run: the entry point then says so, and no stray dir is made in its place)."""
+    if resume and (Path(resume).expanduser() / "config.yaml").is_file():
+        return str(Path(resume).expanduser())
+    return unique_dir(new)
 
 
 def if_present(value: Any, then: Any) -> Any:
