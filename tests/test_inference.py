@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from regenlab.inference import tiled
+from regenlab.inference import self_ensemble, tiled
 from regenlab.nets.unet import UNet
 
 
@@ -29,3 +29,15 @@ def test_tiled_network_output_is_close_to_untiled():
     full, parts = net(x), tiled(net, x, tile=64, overlap=16)
     mse = F.mse_loss(parts, full)
     assert mse < 1e-4  # receptive-field effects only near seams, blended away
+
+
+def test_self_ensemble_is_exact_for_pointwise_functions_and_equivariant_otherwise():
+    x = torch.rand(2, 1, 12, 16)
+    assert torch.allclose(self_ensemble(lambda t: t * 2 + 1, x), x * 2 + 1, atol=1e-6)
+    ramp = torch.linspace(0, 1, 16)
+    biased = lambda t: t + ramp[: t.shape[-1]]  # noqa: E731  (not rotation-equivariant)
+    square = torch.rand(1, 1, 16, 16)
+    rotated = torch.rot90(square, 1, dims=(-2, -1))
+    assert torch.allclose(
+        self_ensemble(biased, rotated), torch.rot90(self_ensemble(biased, square), 1, (-2, -1))
+    )

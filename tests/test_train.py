@@ -107,3 +107,18 @@ def test_tiled_evaluation_matches_whole_images(short_run):
     metrics, run_dir = short_run
     tiled_metrics, _ = evaluate(run_dir, overrides=["+model.tile=32", "+model.tile_overlap=8"])
     assert tiled_metrics["test/psnr"] == pytest.approx(metrics["test/psnr"], abs=0.05)
+
+
+def test_channels_last_bf16_run_evaluates_the_same_in_float32(make_cfg, tmp_path):
+    """The speed options of the BM3D recipe: NHWC weights and bf16 autocast train, save a
+    checkpoint that loads into a plain model, and test within bf16 rounding of float32."""
+    metrics = train(make_cfg(*TINY, "channels_last=true", "trainer.precision=bf16-mixed"))
+    fp32, _ = evaluate(tmp_path, overrides=["trainer.precision=32"])
+    assert fp32["test/psnr"] == pytest.approx(metrics["test/psnr"], abs=0.05)
+
+
+def test_self_ensemble_evaluation_is_at_least_as_good_on_a_trained_net(short_run):
+    metrics, run_dir = short_run
+    ensembled, _ = evaluate(run_dir, overrides=["model.ensemble=true"])
+    assert ensembled["test/psnr"] != metrics["test/psnr"]
+    assert ensembled["test/psnr"] > metrics["test/psnr"] - 0.05

@@ -1,4 +1,5 @@
-"""Inference on images of any size: overlapping tiles blended with linear ramps."""
+"""Inference on images of any size (overlapping tiles blended with linear ramps) and the
+geometric self-ensemble (average over the 8 flips and rotations, as in EDSR)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,18 @@ def tiled(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int | None, overlap: 
             out[..., rows, cols] += y * window
             weight[..., rows, cols] += window
     return out / weight
+
+
+@torch.no_grad()
+def self_ensemble(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """Mean of ``fn`` over the 8 flips/90-degree rotations of ``x``, each mapped back.
+
+    Costs 8 forward passes; for a network trained with flip/rotation augmentation it
+    usually gains 0.1-0.2 dB PSNR for free at test time."""
+    out = 0
+    for k in range(4):
+        for flip in (False, True):
+            y = torch.rot90(x.flip(-1) if flip else x, k, dims=(-2, -1))
+            y = torch.rot90(fn(y), -k, dims=(-2, -1))
+            out = out + (y.flip(-1) if flip else y)
+    return out / 8

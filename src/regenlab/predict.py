@@ -67,7 +67,7 @@ def restore_images(
     channels = int(cfg.data.channels)
     for source, target in track(pairs, description="restoring", console=console):
         x = read_image(source, channels)[None].to(device)
-        write_image(tiled(model, x, tile, tile_overlap)[0], target, bit_depth(source))
+        write_image(tiled(model.restore, x, tile, tile_overlap)[0], target, bit_depth(source))
     return [target for _, target in pairs]
 
 

@@ -51,6 +51,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
     model = instantiate(cfg.model)
+    if cfg.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
         model = torch.compile(model)  # Lightning trains the compiled module, saves the plain one
     trainer: L.Trainer = instantiate(

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
@@ -70,6 +71,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def config_choices() -> dict[str, str | None]:
+    """The option picked in each config group (``model: unet``): how compare labels runs."""
+    if not HydraConfig.initialized():
+        return {}
+    choices = HydraConfig.get().runtime.choices
+    return {k: v for k, v in choices.items() if not k.startswith("hydra")}
+
+
 @rank_zero_only  # under DDP every rank runs train(); one writes the record
 def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
     """Record the run before it starts, so even a crashed run says what it was. A resumed
@@ -87,7 +96,7 @@ def save_run_info(cfg: DictConfig, output_dir: str | Path) -> None:
         record.setdefault("resumes", []).append({**now, "checkpoint": cfg.get("ckpt_path")})
     else:
         record = {"seed": cfg.get("seed"), "task_name": cfg.get("task_name"), **now,
-                  "versions": package_versions()}  # fmt: skip
+                  "choices": config_choices(), "versions": package_versions()}  # fmt: skip
     write_json(record_path, record)
 
 

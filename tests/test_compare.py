@@ -1,0 +1,178 @@
+"""regenlab-compare: grouping, mean/std, bold best, left-out runs, file formats, plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import yaml
+
+from regenlab.compare import main, run_compare
+from tests.conftest import run_cli
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def fake_run(root: Path, name: str, model: str, sigma: int, seed: int, **metrics: float) -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    config = {"seed": seed, "degradation": {"sigma": sigma}, "model": {"_target_": "x.Module"}}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    (run / "run.json").write_text(json.dumps({"seed": seed, "choices": {"model": model}}))
+    if metrics:
+        (run / "metrics.json").write_text(json.dumps(metrics | {"best_checkpoint": "b.ckpt"}))
+    return run
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    """2 models x 2 sigmas x 2 seeds, a classical baseline, one failed and one unfinished job."""
+    root = tmp_path / "sweep"
+    psnr = {("unet", 15): (32.0, 32.2), ("unet", 25): (29.0, 29.4),
+            ("dncnn", 15): (31.5, 31.7), ("dncnn", 25): (29.5, 29.7)}  # fmt: skip
+    for (model, sigma), values in psnr.items():
+        for seed, value in enumerate(values):
+            fake_run(root, f"{model}_{sigma}_{seed}", model, sigma, seed,
+                     **{"test/psnr": value, "test/fid": 100 - value})  # fmt: skip
+    for sigma, value in ((15, 30.0), (25, 28.0)):
+        fake_run(root, f"nlm_{sigma}", "classical/nlm", sigma, 0, **{"test/psnr": value})
+    failed = fake_run(root, "failed", "unet", 50, 0)
+    (failed / "job.json").write_text(json.dumps({"status": "failed", "error": "CUDA OOM"}))
+    fake_run(root, "unfinished", "unet", 50, 1)
+    (root / "nlm_15" / ".hydra").mkdir()  # Hydra's own config copy is not a run
+    (root / "nlm_15" / ".hydra" / "config.yaml").write_text("seed: 0\n")
+    return root
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_groups_seeds_into_mean_and_std(sweep, tmp_path):
+    out = tmp_path / "cmp"
+    [table] = run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr"], out)
+    assert table.rows == ["classical/nlm", "dncnn", "unet"]
+    assert table.columns == ["15", "25"]  # sigma 50 only has failed runs
+    cell = table.cells["unet"]["25"]
+    assert cell.mean == pytest.approx(29.2)
+    assert cell.std == pytest.approx(statistics.stdev([29, 29.4]))
+    rows = {(r["model"], r["degradation.sigma"]): r for r in read_csv(out / "test_psnr.csv")}
+    assert float(rows["dncnn", "15"]["mean"]) == pytest.approx(31.6)
+    assert rows["dncnn", "15"]["n"] == "2" and rows["classical/nlm", "25"]["n"] == "1"
+
+
+def test_best_per_column_is_bold_in_the_right_direction(sweep, tmp_path):
+    out = tmp_path / "cmp"
+    run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr", "test/fid"], out)
+    psnr = (out / "test_psnr.md").read_text()
+    assert "| unet | **32.10** ± 0.14 | 29.20 ± 0.28 |" in psnr  # best at sigma 15
+    assert "| dncnn | 31.60 ± 0.14 | **29.60** ± 0.14 |" in psnr  # best at sigma 25
+    fid = (out / "test_fid.md").read_text()  # lower is better
+    assert "lower is better" in fid and "**67.90**" in fid and "**70.40**" in fid
+
+
+def test_failed_and_unfinished_runs_are_listed_not_dropped(sweep, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr", "test/fid"], out)
+    printed = capsys.readouterr().out
+    assert "left out of the test/psnr table" in printed and "CUDA OOM" in printed
+    table = (out / "table.md").read_text()
+    assert "| failed | CUDA OOM |" in table and "| incomplete | no metrics.json |" in table
+    assert "| ok | no test/fid |" in table  # the baseline lacks FID: listed as such
+    runs = {Path(r["dir"]).name: r for r in read_csv(out / "runs.csv")}
+    assert len(runs) == 12 and runs["failed"]["status"] == "failed"
+
+
+def test_latex_is_booktabs_with_one_cell_per_column(sweep, tmp_path):
+    out = tmp_path / "cmp"
+    run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr"], out)
+    tex = (out / "test_psnr.tex").read_text().splitlines()
+    assert tex[1] == "\\begin{tabular}{lrr}" and tex[-1] == "\\end{tabular}"
+    assert tex.index("\\toprule") < tex.index("\\midrule") < tex.index("\\bottomrule")
+    body = [line for line in tex if line.endswith("\\\\")]
+    assert len(body) == 4 and all(line.count("&") == 2 for line in body)
+    assert "\\textbf{32.10} $\\pm$ 0.14" in "\n".join(tex)
+    assert "classical/nlm" in tex[5] and "±" not in "\n".join(tex)
+
+
+def test_plots_curves_and_image_grids_are_written(sweep, tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    for run in ("unet_15_0", "unet_15_1", "dncnn_15_0"):
+        with SummaryWriter(sweep / run / "tensorboard") as writer:
+            for step in range(0, 50, 10):
+                writer.add_scalar("train/loss", 1 / (step + 1), step)
+            writer.add_image("samples", __import__("torch").rand(3, 8, 8), 49)
+    out = tmp_path / "cmp"
+    run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr"], out,
+                curves=["train/loss"], images="samples")  # fmt: skip
+    for name in ("test_psnr.png", "curve_train_loss.png", "images_samples.png"):
+        assert (out / name).read_bytes().startswith(PNG), name
+
+
+def test_per_image_columns(tmp_path):
+    for model, offset in (("unet", 1.0), ("classical/identity", 0.0)):
+        run = fake_run(tmp_path / "runs", model.replace("/", "_"), model, 25, 0,
+                       **{"test/psnr": 0.0})  # fmt: skip
+        (run / "per_image.csv").write_text(
+            f"name,psnr,ssim,psnr_input,ssim_input\ncamera,{29 + offset},0.8,20.1,0.3\n"
+            f"coffee,{28 + offset},0.8,20.2,0.3\n"
+        )
+    [table] = run_compare([tmp_path / "runs"], ["model"], ["image"], ["psnr"], tmp_path / "o")
+    assert table.columns == ["camera", "coffee"]
+    assert table.cells["unet"]["coffee"].mean == 29.0
+    assert table.cells["classical/identity"]["camera"].mean == 29.0
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "missing")])
+    assert exit_info.value.code == 2
+    assert "is not a directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "colums=image"])
+    assert "unknown option colums=image" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(tmp_path)])
+    assert "no runs (dirs with config.yaml)" in capsys.readouterr().err
+
+
+TINY = [
+    "debug=limit", "trainer.max_steps=2", "trainer.limit_train_batches=2",
+    "data.crop_size=16", "data.eval_crop=16", "data.batch_size=2",
+    "callbacks.progress_bar=null", "logger=csv",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_real_multirun_makes_the_expected_table(tmp_path):
+    """2 sigmas x 2 seeds of a tiny U-Net and the identity baseline, through the real CLI."""
+    grid = ["degradation.sigma=15,50", "seed=1,2"]
+    for model in (["model=unet", "model.net.width=4"], ["model=classical/identity"]):
+        result = run_cli("regenlab-train", "-m", *TINY, *model, *grid, cwd=tmp_path, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+    sweeps = tmp_path / "outputs" / "debug" / "multiruns"
+    out = tmp_path / "compare"
+    result = run_cli("regenlab-compare", str(sweeps), "columns=degradation.sigma",
+                     "metrics=test/psnr", f"out={out}", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = read_csv(out / "test_psnr.csv")
+    assert {(r["model"], r["degradation.sigma"]) for r in rows} == {
+        (m, s) for m in ("unet", "classical/identity") for s in ("15", "50")
+    }
+    runs = [p.parent for p in sweeps.rglob("metrics.json")]
+    assert len(runs) == 8
+    for row in rows:
+        values = [
+            json.loads((run / "metrics.json").read_text())["test/psnr"]
+            for run in runs
+            if json.loads((run / "run.json").read_text())["choices"]["model"] == row["model"]
+            and yaml.safe_load((run / "config.yaml").read_text())["degradation"]["sigma"]
+            == int(row["degradation.sigma"])
+        ]
+        assert row["n"] == "2" and float(row["mean"]) == pytest.approx(statistics.fmean(values))
+    assert "| model | 15 | 50 |" in (out / "table.md").read_text()
