@@ -176,3 +176,21 @@ def test_a_real_multirun_makes_the_expected_table(tmp_path):
         ]
         assert row["n"] == "2" and float(row["mean"]) == pytest.approx(statistics.fmean(values))
     assert "| model | 15 | 50 |" in (out / "table.md").read_text()
+
+
+def test_a_star_makes_one_column_per_matching_metric(tmp_path):
+    """Inpainting logs one metric per mask-ratio bin: ``test/hole_mae/*`` tabulates them."""
+    for model, base in (("inpaint", 0.1), ("inpaint_biharmonic", 0.2)):
+        fake_run(tmp_path / "runs", model, model, 0, 0, **{
+            "test/hole_mae": base, "test/hole_mae/0-20%": base / 2,
+            "test/hole_mae/20-40%": base * 2, "test/psnr/0-20%": 30.0,
+        })  # fmt: skip
+    out = tmp_path / "o"
+    [table] = run_compare([tmp_path / "runs"], ["model"], [], ["test/hole_mae*"], out)
+    assert table.columns == ["0-20%", "20-40%", "all"]
+    assert table.cells["inpaint_biharmonic"]["20-40%"].mean == pytest.approx(0.4)
+    assert (
+        "| inpaint | **0.0500** | **0.2000** | **0.1000** |"
+        in (out / "test_hole_mae.md").read_text()
+    )
+    assert (out / "test_hole_mae.png").read_bytes().startswith(PNG)

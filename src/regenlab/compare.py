@@ -30,6 +30,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +235,18 @@ def group_key(run: Run, keys: list[str], empty: str) -> str:
     return " / ".join(run.labels[k] for k in keys) if keys else empty
 
 
+def matching(metrics: dict[str, float], pattern: str) -> dict[str, float]:
+    """The finite values of the metrics ``pattern`` names, keyed by what its ``*`` matched
+    (``all`` for the empty match; ``""`` without a ``*``)."""
+    prefix, star, suffix = pattern.partition("*")
+    found = {
+        (name[len(prefix) : len(name) - len(suffix)].strip("/") or "all") if star else "": value
+        for name, value in metrics.items()
+        if (fnmatch(name, pattern) if star else name == pattern)
+    }
+    return {k: v for k, v in found.items() if not math.isnan(v)}
+
+
 def compare(
     runs: list[Run],
     metric: str,
@@ -241,17 +254,22 @@ def compare(
     columns: list[str],
     mode: str | None = None,
 ) -> tuple[Comparison, list[Run]]:
-    """The table of one metric and the runs left out of it (failed, or lacking the metric)."""
+    """The table of one metric and the runs left out of it (failed, or lacking the metric).
+
+    A ``*`` in ``metric`` (``test/hole_mae/*``: one metric per mask-ratio bin) matches
+    several metrics; the part the ``*`` stands for becomes (part of) the column."""
     cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     left_out = []
     for run in runs:
-        value = run.metrics.get(metric)
-        if run.status != "ok" or value is None or math.isnan(value):
+        values = matching(run.metrics, metric)
+        if run.status != "ok" or not values:
             why = run.error if run.status != "ok" else f"no {metric}"
             left_out.append(Run(run.dir, run.labels, status=run.status, error=why))
             continue
-        row, column = group_key(run, rows, "all"), group_key(run, columns, NO_COLUMN)
-        cells[row][column].append(value)
+        row = group_key(run, rows, "all")
+        for part, value in values.items():
+            column = " / ".join(filter(None, (group_key(run, columns, ""), part))) or NO_COLUMN
+            cells[row][column].append(value)
     row_names = sorted(cells, key=natural_key)
     column_names = sorted({c for r in cells.values() for c in r}, key=natural_key)
     table = {r: {c: Cell(v) for c, v in cells[r].items()} for r in row_names}
@@ -417,7 +435,7 @@ def run_compare(
         atomic_write(out / f"{name}.md", comparison.markdown())
         atomic_write(out / f"{name}.csv", comparison.csv())
         atomic_write(out / f"{name}.tex", comparison.latex())
-        if columns:
+        if len(comparison.columns) > 1:
             plot_metric(comparison, out / f"{name}.png")
         console.print(comparison.markdown(), highlight=False)
     if not comparisons:
