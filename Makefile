@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 RUN ?=
+NOW := $(shell date +%Y-%m-%d_%H-%M-%S)
+PAPER := outputs/paper/$(NOW)
 
-.PHONY: train test test-fast eval tensorboard lint format bench clean help
+.PHONY: train test test-fast eval compare tensorboard lint format bench clean help \
+	paper-denoise paper-generation paper-inpainting
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,6 +33,24 @@ test-fast: $(STAMP)  ## skip the tests marked slow
 eval: $(STAMP)  ## re-evaluate a finished run: make eval RUN=outputs/train/<date>/<time>
 	@test -n "$(RUN)" || { echo "usage: make eval RUN=<run dir> [ARGS='degradation.sigma=50']"; exit 2; }
 	$(BIN)/regenlab-eval run_dir=$(RUN) $(ARGS)
+
+compare: $(STAMP)  ## tables and plots from runs: make compare RUN="<dirs>" ARGS="columns=..."
+	@test -n "$(RUN)" || { echo "usage: make compare RUN='<run or sweep dirs>' [ARGS='rows=model columns=degradation.sigma']"; exit 2; }
+	$(BIN)/regenlab-compare $(RUN) $(ARGS)
+
+paper-denoise: $(STAMP)  ## DnCNN vs U-Net vs TV/NLM/BM3D, sigma 15/25/50, 3 seeds (CPU ~1 h)
+	$(BIN)/regenlab-train experiment=paper_denoise hydra.sweep.dir=$(PAPER)/denoise/nets $(ARGS)
+	$(BIN)/regenlab-train experiment=paper_denoise_baselines hydra.sweep.dir=$(PAPER)/denoise/classical
+	$(BIN)/regenlab-compare $(PAPER)/denoise columns=degradation.sigma curves=val/psnr out=$(PAPER)/denoise/compare
+
+paper-generation: $(STAMP)  ## DCGAN vs WGAN-GP vs VAE on shapes, FID/KID, 3 seeds (CPU ~1 h)
+	test -f data/feature_nets/shapes.pt || $(BIN)/regenlab-train experiment=feature_net_shapes
+	$(BIN)/regenlab-train experiment=paper_generation hydra.sweep.dir=$(PAPER)/generation $(ARGS)
+	$(BIN)/regenlab-compare $(PAPER)/generation metrics=test/fid,test/kid,test/class_coverage images=images/samples out=$(PAPER)/generation/compare
+
+paper-inpainting: $(STAMP)  ## biharmonic vs L1 U-Net vs cGAN per mask-ratio bin, 3 seeds (CPU ~1 h)
+	$(BIN)/regenlab-train experiment=paper_inpainting hydra.sweep.dir=$(PAPER)/inpainting $(ARGS)
+	$(BIN)/regenlab-compare $(PAPER)/inpainting "metrics=test/hole_mae*,test/psnr*" out=$(PAPER)/inpainting/compare
 
 tensorboard: $(STAMP)  ## browse every run under outputs/
 	$(BIN)/tensorboard --logdir outputs

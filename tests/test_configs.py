@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
+
 import pytest
+from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from regenlab.metrics.generative import save_feature_net
 from regenlab.nets.classifier import SmallConvNet
-from regenlab.utils.config import conf_dir, instantiate_all, instantiate_datamodule
+from regenlab.utils.config import CONF_DIR, conf_dir, instantiate_all, instantiate_datamodule
 
 GROUPS = [
     "model", "data", "degradation", "mask", "trainer", "callbacks", "logger", "experiment",
@@ -77,3 +81,26 @@ def test_option_composes_and_builds(make_cfg, override, feature_net):
 def test_eval_config_composes(make_cfg):
     cfg = make_cfg("run_dir=somewhere", config_name="eval")
     assert cfg.run_dir == "somewhere" and cfg.ckpt_path is None
+
+
+PAPER = sorted(p.stem for p in (conf_dir() / "experiment").glob("paper_*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", PAPER)
+def test_every_job_of_a_paper_sweep_composes_and_builds(make_cfg, experiment, feature_net):
+    """The paper experiments are multiruns: each job of the grid must build before a long
+    sweep starts (a typo would otherwise fail one job an hour in)."""
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        hydra_cfg = compose("train", [f"experiment={experiment}"], return_hydra_config=True)
+    assert hydra_cfg.hydra.mode.name == "MULTIRUN"
+    params = hydra_cfg.hydra.sweeper.params
+    grid = [[f"{k}={v}" for v in str(values).split(",")] for k, values in params.items()]
+    for job in itertools.product(*grid):
+        if "model=classical/bm3d" in job and importlib.util.find_spec("bm3d") is None:
+            continue  # an optional extra
+        cfg = make_cfg(f"experiment={experiment}", *job, quick=False)
+        if OmegaConf.select(cfg, "model.metrics.features.path"):
+            cfg.model.metrics.features.path = str(feature_net)
+        OmegaConf.resolve(cfg)
+        instantiate(cfg.model)
+        instantiate_datamodule(cfg)

@@ -437,7 +437,7 @@ def run_compare(
         atomic_write(out / f"{name}.tex", comparison.latex())
         if len(comparison.columns) > 1:
             plot_metric(comparison, out / f"{name}.png")
-        console.print(comparison.markdown(), highlight=False)
+        console.print(comparison.markdown(), highlight=False, soft_wrap=True)
     if not comparisons:
         raise UserError(f"no run has any of {', '.join(metrics)}; see {out}/runs.csv")
     atomic_write(out / "table.md", "\n".join([c.markdown() for c in comparisons] + sections))

@@ -58,7 +58,7 @@ def test_short_gan_run_logs_sample_grid_and_wasserstein(make_cfg, tmp_path):
     assert {"train/critic_wasserstein", "train/critic_gradient_penalty"} <= set(
         events.Tags()["scalars"]
     )
-    assert "images/fixed_noise" in events.Tags()["images"]
+    assert "images/samples" in events.Tags()["images"]
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert (tmp_path / saved["best_checkpoint"]).is_file()  # no monitor: the latest one
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()

@@ -39,3 +39,18 @@ def test_perfect_output_has_zero_hole_error_and_bins_add_up():
     out = metrics.compute()
     assert out["hole_mae"].item() == pytest.approx(0, abs=1e-6)
     assert sum(out[f"count/{bin_name(lo, hi)}"] for lo, hi in BINS) == out["count"] == 6
+
+
+def test_reconstruction_only_models_build_no_critic(make_cfg):
+    """The L1 baseline trains the generator alone; biharmonic has nothing to train, so a
+    sweep over all three methods runs it test-only (no empty-optimizer failure)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    l1 = instantiate(make_cfg("experiment=inpaint", "model=inpaint_l1").model)
+    assert l1.critic is None and len(l1.configure_optimizers()) == 1
+    biharmonic = instantiate(make_cfg("experiment=inpaint", "model=inpaint_biharmonic").model)
+    assert not any(p.requires_grad for p in biharmonic.parameters())
+    with pytest.raises(InstantiationException, match="needs a critic"):
+        instantiate(make_cfg("experiment=inpaint", "model=inpaint_l1",
+                             "model.adversarial_weight=0.1").model)  # fmt: skip

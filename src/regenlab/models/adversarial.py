@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from regenlab.errors import UserError
+
 Critic = Callable[[Tensor], Tensor]
 
 
@@ -90,19 +92,24 @@ class AdversarialModule(L.LightningModule):
     batch), ``generate``, ``adversarial_view`` (what the critic judges, e.g. the composite
     of an inpainting) and ``reconstruction`` (extra generator loss terms).
     With ``adversarial_weight=0`` the critic is not trained at all (a pure reconstruction
-    baseline from the same network).
+    baseline from the same network); it may then be ``None``.
     """
 
     def __init__(
         self,
         generator: nn.Module,
-        critic: nn.Module,
+        critic: nn.Module | None,
         loss: Any,
         optimizer_g: Callable[..., torch.optim.Optimizer],
         optimizer_d: Callable[..., torch.optim.Optimizer],
         critic_steps: int = 1,
         adversarial_weight: float = 1.0,
     ):
+        if critic is None and adversarial_weight > 0:
+            raise UserError(
+                f"adversarial_weight={adversarial_weight} needs a critic; set "
+                "adversarial_weight=0 for a reconstruction-only model"
+            )
         super().__init__()
         self.automatic_optimization = False
         self.generator, self.critic, self.loss = generator, critic, loss
@@ -124,7 +131,8 @@ class AdversarialModule(L.LightningModule):
 
     # the loop ------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
+        optimizers = self.optimizers()  # a list only when there is a critic to train
+        opt_g, opt_d = optimizers if isinstance(optimizers, list) else (optimizers, None)
         real, cond = self.split(batch)
         generator_turn = (batch_idx + 1) % self.critic_steps == 0
         with torch.set_grad_enabled(generator_turn):
@@ -156,4 +164,7 @@ class AdversarialModule(L.LightningModule):
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         make_g, make_d = self.optimizer_factories
-        return [make_g(params=self.generator.parameters()), make_d(params=self.critic.parameters())]
+        optimizers = [make_g(params=self.generator.parameters())]
+        if self.critic is not None:
+            optimizers.append(make_d(params=self.critic.parameters()))
+        return optimizers

@@ -59,4 +59,4 @@ class GANModule(SampleEvaluation, AdversarialModule):
         self.update_sample_metrics(batch["image"], "test")
 
     def image_grids(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {"fixed_noise": self.sample()}
+        return {"samples": self.sample()}  # fixed noise: the same z every time

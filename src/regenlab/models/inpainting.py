@@ -30,7 +30,7 @@ class InpaintingModule(AdversarialModule):
     def __init__(
         self,
         generator: nn.Module,
-        critic: nn.Module,
+        critic: nn.Module | None,
         loss: Any,
         optimizer_g: Any,
         optimizer_d: Any,
