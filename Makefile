@@ -63,9 +63,13 @@ format: $(STAMP)  ## ruff fix + format
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/
+bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/*.json, *.md (~15 min)
 	$(BIN)/python benchmarks/degradations.py
 	$(BIN)/python benchmarks/data_wait.py
+	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/speed_options.py
+	$(BIN)/python benchmarks/inference.py $(if $(RUN),--run $(RUN))
+	$(BIN)/python benchmarks/startup.py
 
 clean:  ## remove the venv, caches and run outputs (keeps outputs/.gitkeep)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

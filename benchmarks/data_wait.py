@@ -6,19 +6,17 @@ Runs the real ``train`` entry point (real config, Trainer, DataModule) for ``--s
 steps with a callback that splits wall time into *waiting* (from the end of one step to
 the start of the next: loading, collation, transfer and the batched on-device degradation
 in ``on_after_batch_transfer``) and *computing* (forward, backward, optimizer). Prints the
-wait fraction per experiment and writes outputs/bench/data_wait.json. Target: < 5%.
+wait fraction per experiment and writes outputs/bench/data_wait.json and .md. Target: < 5%.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
 import time
-from pathlib import Path
 
 import lightning as L
+from common import write_report
 
 from regenlab.train import train
 from regenlab.utils.config import compose_run_config
@@ -71,14 +69,13 @@ def main() -> None:
     parser.add_argument("--experiments", nargs="+", default=["denoise", "dehaze"])
     args = parser.parse_args()
     rows = [measure(e, args.steps) for e in args.experiments]
-    print(f"{'experiment':<12} {'wait ms':>8} {'step ms':>8} {'wait %':>7}")
     for r in rows:
-        print(f"{r['experiment']:<12} {r['wait_ms_per_step']:8.1f} "
-              f"{r['compute_ms_per_step']:8.1f} {100 * r['wait_fraction']:6.1f}%")  # fmt: skip
-    out = Path(os.environ.get("REGENLAB_ROOT", ".")) / "outputs/bench/data_wait.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"steps": args.steps, "results": rows}, indent=2) + "\n")
-    print(f"written to {out}")
+        r["wait_percent"] = 100 * r["wait_fraction"]
+    write_report(
+        "data_wait", "Time a training step waits on data (target < 5%)", rows,
+        ["experiment", "wait_ms_per_step", "compute_ms_per_step", "wait_percent"],
+        steps=args.steps,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Both sides do the same operation with the same kind of per-image random paramete
 same RGB crops; each is timed best-of-``repeats`` after one warm-up run. The per-image side is
 single-threaded numpy; torch keeps its default thread count unless ``--threads`` is given.
 Prints images/s and the speed-up (batched / per-image) and writes JSON to
-outputs/bench/degradations.json (under $REGENLAB_ROOT when set, like every other output).
+outputs/bench/degradations.json and .md (under $REGENLAB_ROOT when set).
 
 On a busy machine torch's threads stall on each other and the numbers mean little, so the
 CPU time other processes used during the run is measured (Linux) and a warning printed when
@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import os
-import platform
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
+from common import best_time, busy_cpu_seconds, write_report
 from PIL import Image
 from scipy import ndimage
 from skimage import data
@@ -172,39 +170,17 @@ BATCHED = {
 }
 
 
-def busy_cpu_seconds() -> float | None:
-    """CPU seconds all processes have spent so far (Linux /proc/stat), else None."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return None
-    user, nice, system = (int(v) for v in fields[:3])
-    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
-
-
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: allocations, lazy init, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None, help="JSON path")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's own default)"
     )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    out = args.out or Path(os.environ.get("REGENLAB_ROOT", ".")) / "outputs/bench/degradations.json"
 
     x = crops(args.batch, args.size)
     images = [im.permute(1, 2, 0).numpy().copy() for im in x]
@@ -240,19 +216,12 @@ def main() -> None:
         print(f"other processes used {others:.0%} of the {cpus} CPUs during the run")
         if others > 0.1:
             print("warning: the machine was busy; torch's threads contend, timings are unreliable")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "batch": args.batch,
-        "size": args.size,
-        "repeats": args.repeats,
-        "torch": torch.__version__,
-        "threads": threads,
-        "cpus": cpus,
-        "other_processes_cpu_fraction": others,
-        "cpu": platform.processor() or platform.machine(),
-    }
-    out.write_text(json.dumps({**meta, "results": rows}, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_report(
+        "degradations", "Batched degradations vs a per-image numpy/PIL loop", rows,
+        ["degradation", "batched_images_per_s", "per_image_images_per_s", "ratio"],
+        batch=args.batch, size=args.size, repeats=args.repeats,
+        other_processes_cpu_fraction=others,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

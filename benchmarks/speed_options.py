@@ -1,0 +1,52 @@
+"""Speed options of a training step, each against the plain float32 run in one process.
+
+    python benchmarks/speed_options.py [--steps 40 --rounds 3 --experiment denoise]
+
+Times the real training path (config, Trainer, callbacks, logger; validation off) of one
+experiment with: channels_last, bf16 autocast, both, torch.compile, and DataLoader workers.
+Ratios > 1 are faster than the float32 baseline. Whatever helps on the machine at hand is a
+candidate default; bf16 also changes the numbers, so its quality is checked by full runs
+(README, "Speed options").
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from common import interleaved, write_report
+from overhead import lightning
+
+OPTIONS = {
+    "float32 (baseline)": [],
+    "channels_last": ["channels_last=true"],
+    "bf16-mixed": ["trainer.precision=bf16-mixed"],
+    "bf16-mixed + channels_last": ["trainer.precision=bf16-mixed", "channels_last=true"],
+    "compile": ["compile=true"],
+    "2 DataLoader workers (persistent)": ["data.num_workers=2"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--experiment", default="denoise")
+    args = parser.parse_args()
+    base = [f"experiment={args.experiment}"]
+    contenders = {
+        name: lambda o=overrides: lightning([*base, *o], args.steps)
+        for name, overrides in OPTIONS.items()
+    }
+    times = interleaved(contenders, args.rounds)
+    baseline = times["float32 (baseline)"]
+    rows = [
+        {"option": name, "ms_per_step": 1000 * t / args.steps, "speedup": baseline / t}
+        for name, t in times.items()
+    ]
+    title = f"Training step speed options ({args.experiment})"
+    columns = ["option", "ms_per_step", "speedup"]
+    write_report("speed_options", title, rows, columns, steps=args.steps, rounds=args.rounds)
+
+
+if __name__ == "__main__":
+    main()
