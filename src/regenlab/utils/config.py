@@ -79,6 +79,7 @@ OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replac
 OmegaConf.register_new_resolver("new_or_resumed", new_or_resumed, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("if_present", if_present, replace=True)
 OmegaConf.register_new_resolver("add", lambda *xs: sum(xs), replace=True)  # channel counts
+OmegaConf.register_new_resolver("eq", lambda a, b: a == b, replace=True)
 # where the command was started (Hydra never chdirs here); usable before HydraConfig exists,
 # which ${hydra:runtime.cwd} is not (a sweep dir is resolved before any job starts)
 OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
