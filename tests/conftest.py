@@ -24,6 +24,13 @@ QUICK = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def isolated_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``paths.root_dir`` (outputs, data, caches such as the FID feature cache) in tmp_path:
+    a test never writes into the repository."""
+    monkeypatch.setenv("REGENLAB_ROOT", str(tmp_path))
+
+
 def compose_config(config_name: str, output_dir: Path, overrides: list[str]) -> DictConfig:
     return compose_run_config(overrides, output_dir, config_name)
 

@@ -66,3 +66,21 @@ def test_missing_extractor_files_say_how_to_get_them(tmp_path):
         DomainFeatures(tmp_path / "nope.pt")
     with pytest.raises(UserError, match=r"Inception weights .* not found"):
         InceptionFeatures(tmp_path / "inception.pth")
+
+
+def test_real_features_are_cached_on_disk_per_data_and_extractor(extractor, tmp_path):
+    real, fake = shapes(0), shapes(1)
+    first = GenerativeMetrics(extractor, 50, cache_dir=tmp_path)
+    first.use_cache({"dataset": "shapes", "split": "test"})
+    first.update(real, fake)
+    fid = first.compute()["fid"]
+    first.reset()  # the end of the first epoch writes the entry
+    [entry] = tmp_path.glob("*.pt")
+    assert entry.name.startswith(extractor.fingerprint)
+    again = GenerativeMetrics(extractor, 50, cache_dir=tmp_path)  # a later run
+    again.use_cache({"dataset": "shapes", "split": "test"})
+    again.update(torch.zeros_like(real), fake)  # reals come from the cache
+    assert again.compute()["fid"].item() == pytest.approx(fid.item(), rel=1e-5)
+    other = GenerativeMetrics(extractor, 50, cache_dir=tmp_path)
+    other.use_cache({"dataset": "shapes", "split": "val"})
+    assert not other.real_cached  # another split: computed afresh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,3 +72,16 @@ def test_checkpoints_leave_out_the_feature_extractor(make_cfg, tmp_path, feature
     train(cfg)  # tests the best checkpoint, so loading works without the extractor
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert state and not any(k.startswith("metrics.") for k in state)
+
+
+def test_a_second_run_on_the_same_data_reuses_the_cached_real_features(make_cfg, feature_net):
+    args = ["experiment=vae", "debug=fast_dev_run", *SMALL,
+            f"model.metrics.features.path={feature_net}"]  # fmt: skip
+    first_cfg = make_cfg(*args, subdir="first")
+    cache = Path(first_cfg.model.metrics.cache_dir)
+    first = train(first_cfg)
+    entries = {p: p.stat().st_mtime_ns for p in cache.glob("*.pt")}
+    assert len(entries) == 2  # val and test
+    second = train(make_cfg(*args, subdir="second"))
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("*.pt")} == entries  # read, not rewritten
+    assert second["test/fid"] == pytest.approx(first["test/fid"], rel=1e-5)

@@ -7,7 +7,11 @@ comparable with CIFAR-style papers. Numbers from different extractors are not co
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -16,6 +20,13 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from regenlab.errors import UserError
 from regenlab.nets.classifier import SmallConvNet
+
+log = logging.getLogger(__name__)
+
+
+def file_digest(path: Path) -> str:
+    """Content hash: a retrained extractor (same path, new weights) gets new cache entries."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def save_feature_net(net: SmallConvNet, path: str | Path) -> None:
@@ -44,6 +55,7 @@ class DomainFeatures(nn.Module):
         self.eval().requires_grad_(False)
         self.num_features = saved["config"]["dim"]
         self.num_classes = saved["config"]["num_classes"]
+        self.fingerprint = f"domain-{file_digest(path)}"
 
     def train(self, mode: bool = True) -> DomainFeatures:
         return super().train(False)  # frozen: BatchNorm must keep its statistics
@@ -82,6 +94,7 @@ class InceptionFeatures(nn.Module):
                 f"Inception features need torch-fidelity: pip install '.[inception]' ({exc})"
             ) from None
         self.net = net
+        self.fingerprint = f"inception-{file_digest(path)}"
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
@@ -93,11 +106,17 @@ class GenerativeMetrics(nn.Module):
     when the extractor is a classifier.
 
     The real images of a split are the same every epoch, so their features are computed
-    once (the first epoch) and kept across ``reset``; use one instance per split.
+    once (the first epoch) and kept across ``reset``; use one instance per split. With a
+    ``cache_dir`` they are also kept on disk, keyed by the data and the extractor's weights
+    (``use_cache``), so later runs on the same data skip them.
     """
 
-    def __init__(self, features: nn.Module, kid_subset_size: int = 100):
+    def __init__(
+        self, features: nn.Module, kid_subset_size: int = 100, cache_dir: str | None = None
+    ):
         super().__init__()
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.cache_file: Path | None = None
         self.fid = FrechetInceptionDistance(
             feature=features, normalize=True, reset_real_features=False
         )
@@ -133,7 +152,36 @@ class GenerativeMetrics(nn.Module):
 
     def reset(self) -> None:
         """Forget the fakes; the real statistics stay (see the class docstring)."""
+        if not self.real_cached and self.cache_file is not None:
+            self.save_real_features(self.cache_file)
         self.fid.reset()
         self.kid.reset()
         self.class_counts = None
         self.real_cached = True
+
+    def use_cache(self, data: dict[str, Any]) -> None:
+        """Key the on-disk cache by ``data`` (what identifies the real images: dataset,
+        split, sizes, seeds, limits) and the extractor; load the entry if it exists."""
+        fingerprint = getattr(self.fid.inception, "fingerprint", None)
+        if self.cache_dir is None or fingerprint is None:
+            return
+        key = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+        self.cache_file = self.cache_dir / f"{fingerprint}-{key[:16]}.pt"
+        if self.cache_file.is_file() and not self.real_cached:
+            saved = torch.load(self.cache_file, map_location="cpu", weights_only=True)
+            for name in ("real_features_sum", "real_features_cov_sum", "real_features_num_samples"):
+                setattr(self.fid, name, saved[name].to(getattr(self.fid, name).device))
+            self.kid.real_features = [saved["kid_real_features"]]
+            self.real_cached = True
+            log.info("real-image features from %s", self.cache_file)
+
+    def save_real_features(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        states = {
+            name: getattr(self.fid, name).cpu()
+            for name in ("real_features_sum", "real_features_cov_sum", "real_features_num_samples")
+        }
+        states["kid_real_features"] = torch.cat(self.kid.real_features).cpu()
+        tmp = path.with_suffix(".tmp")
+        torch.save(states, tmp)
+        tmp.replace(path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -33,6 +35,17 @@ class SampleEvaluation:
     def sample(self, n: int) -> Tensor:
         raise NotImplementedError
 
+    def setup(self, stage: str) -> None:
+        """Real-image features come from the on-disk cache when this data was seen before
+        (single process only: under DDP each rank holds a shard of them)."""
+        trainer = self.trainer
+        datamodule = getattr(trainer, "datamodule", None)
+        if self.metrics is None or datamodule is None or trainer.world_size > 1:
+            return
+        for split, metric in self.metrics.items():
+            limit = trainer.limit_val_batches if split == "val" else trainer.limit_test_batches
+            metric.use_cache({**data_identity(datamodule), "split": split, "limit": limit})
+
     def update_sample_metrics(self, real: Tensor, stage: str) -> None:
         if self.metrics is not None:
             self.metrics[stage].update(real, self.sample(len(real)).clamp(0, 1))
@@ -48,3 +61,14 @@ class SampleEvaluation:
 
     def on_test_epoch_end(self) -> None:
         self._log_sample_metrics("test")
+
+
+def data_identity(datamodule: Any) -> dict[str, Any]:
+    """What decides a datamodule's real images (not how they are batched or loaded)."""
+    loading = {"batch_size", "num_workers", "pin_memory", "download", "eval_batch_size"}
+    hparams = {k: v for k, v in dict(datamodule.hparams).items() if k not in loading}
+    dataset = getattr(datamodule, "dataset", None)
+    if isinstance(dataset, functools.partial):
+        dataset = {"fn": f"{dataset.func.__module__}.{dataset.func.__qualname__}",
+                   "args": dataset.args, "kwargs": dataset.keywords}  # fmt: skip
+    return {"datamodule": type(datamodule).__qualname__, "hparams": hparams, "dataset": dataset}
