@@ -8,12 +8,10 @@ regenlab-train experiment=denoise_blind          # a recipe from conf/experiment
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
-import lightning as L
-import torch
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
@@ -28,10 +26,18 @@ from regenlab.utils.config import (
 from regenlab.utils.console import print_metrics, report_user_errors
 from regenlab.utils.run import load_run_config, save_metrics, save_per_image, save_run_info
 
+if TYPE_CHECKING:
+    import lightning as L
+
+# torch and Lightning are imported where they are used: `regenlab-train --help` and config
+# mistakes then answer in a fraction of a second instead of after seconds of imports.
+
 
 def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) -> None:
     """The run's config next to its final metrics: TensorBoard's hparams tab (the loggers
     flatten and sanitise nested configs themselves)."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
@@ -45,6 +51,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
 
     ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
     """
+    import lightning as L
+    import torch
+
     check_accelerator(cfg.trainer)
     check_write_paths(cfg)
     L.seed_everything(cfg.seed, workers=True)

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from hydra.errors import InstantiationException
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -49,6 +48,13 @@ def user_error(exc: BaseException | None) -> str | None:
     return None
 
 
+def is_sigterm(exc: BaseException) -> bool:
+    """Lightning's SIGTERMException, checked without importing Lightning (seconds of
+    startup that ``--help`` of the lighter entry points should not pay)."""
+    module = sys.modules.get("lightning.pytorch.utilities.exceptions")
+    return module is not None and isinstance(exc, module.SIGTERMException)
+
+
 def report_user_errors(fn: F) -> F:
     """Print a UserError as one line and exit 2; SIGTERM exits 143 after its checkpoint;
     other errors keep their traceback."""
@@ -57,7 +63,9 @@ def report_user_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except SIGTERMException:
+        except SystemExit as exc:
+            if not is_sigterm(exc):
+                raise
             err_console.print("terminated (SIGTERM)", highlight=False)
             sys.exit(143)
         except Exception as exc:
