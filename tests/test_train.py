@@ -122,3 +122,12 @@ def test_self_ensemble_evaluation_is_at_least_as_good_on_a_trained_net(short_run
     ensembled, _ = evaluate(run_dir, overrides=["model.ensemble=true"])
     assert ensembled["test/psnr"] != metrics["test/psnr"]
     assert ensembled["test/psnr"] > metrics["test/psnr"] - 0.05
+
+
+def test_a_run_that_stops_mid_epoch_still_saves_its_final_weights(make_cfg, tmp_path):
+    """Checkpoints are written after validation; when max_steps ends an epoch early the
+    final weights get one more save, so they are never lost."""
+    train(make_cfg(*TINY, "trainer.max_steps=9"))  # epochs of 6 steps: stops mid-epoch 2
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 9
+    assert torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)["global_step"] == 6

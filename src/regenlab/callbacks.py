@@ -8,7 +8,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import OnExceptionCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid
@@ -25,6 +25,24 @@ def image_loggers(trainer: L.Trainer) -> list[Any]:
     if not trainer.is_global_zero:
         return []
     return [lg.experiment for lg in trainer.loggers if hasattr(lg.experiment, "add_image")]
+
+
+class Checkpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, plus one save when training stops between two
+    validations (``max_steps`` reached mid-epoch), so the final weights are never lost.
+
+    Configured to save after validation rather than at the train epoch end: Lightning
+    restores an epoch-end checkpoint of a ``max_steps`` run by replaying an empty epoch, and
+    the resumed data stream would jump one epoch ahead (conf/callbacks/model_checkpoint.yaml).
+    """
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if self._should_skip_saving_checkpoint(trainer):
+            return
+        candidates = self._monitor_candidates(trainer)
+        if self.monitor is None:  # no metric to rank by: the newest is the one to keep
+            self._save_topk_checkpoint(trainer, candidates)
+        self._save_last_checkpoint(trainer, candidates)
 
 
 class RestorationGrid(L.Callback):
