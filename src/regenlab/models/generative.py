@@ -8,6 +8,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from regenlab.metrics import full_precision
 from regenlab.metrics.generative import GenerativeMetrics
 
 
@@ -48,7 +49,9 @@ class SampleEvaluation:
 
     def update_sample_metrics(self, real: Tensor, stage: str) -> None:
         if self.metrics is not None:
-            self.metrics[stage].update(real, self.sample(len(real)).clamp(0, 1))
+            fake = self.sample(len(real)).float().clamp(0, 1)
+            with full_precision(fake):
+                self.metrics[stage].update(real, fake)
 
     def _log_sample_metrics(self, stage: str) -> None:
         if self.metrics is not None:

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from regenlab.masks import composite
+from regenlab.metrics import full_precision
 from regenlab.metrics.inpainting import InpaintingMetrics
 from regenlab.models.adversarial import AdversarialModule
 
@@ -66,8 +67,9 @@ class InpaintingModule(AdversarialModule):
         return composite(self.generator(torch.cat([masked, mask], dim=1)), masked, mask)
 
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> None:
-        out = self(batch["degraded"], batch["mask"])
-        self.metrics[stage].update(out.clamp(0, 1), batch["clean"], batch["mask"])
+        out = self(batch["degraded"], batch["mask"]).float()
+        with full_precision(out):
+            self.metrics[stage].update(out.clamp(0, 1), batch["clean"], batch["mask"])
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._evaluate(batch, "val")

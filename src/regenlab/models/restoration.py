@@ -15,6 +15,7 @@ from torchmetrics.functional.image import (
 )
 
 from regenlab.inference import self_ensemble, tiled
+from regenlab.metrics import full_precision
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -96,7 +97,13 @@ class RestorationModule(L.LightningModule):
 
     def _evaluate(self, batch: dict[str, Any], stage: str) -> dict[str, Tensor]:
         degraded, clean = batch["degraded"], batch["clean"]
-        restored = tiled(self.restore, degraded, self.tile, self.tile_overlap)
+        restored = tiled(self.restore, degraded, self.tile, self.tile_overlap).float()
+        with full_precision(restored):
+            return self._measure(restored, degraded, clean, batch.get("name"), stage)
+
+    def _measure(
+        self, restored: Tensor, degraded: Tensor, clean: Tensor, names: Any, stage: str
+    ) -> dict[str, Tensor]:
         self.log(f"{stage}/loss", self.loss(restored, clean), batch_size=len(clean))
         if degraded.shape[-2:] != clean.shape[-2:]:
             degraded = F.interpolate(degraded, clean.shape[-2:], mode="bicubic").clamp(0, 1)
@@ -110,7 +117,7 @@ class RestorationModule(L.LightningModule):
             metric.update(which, target)
             self.log_dict(metric, batch_size=len(clean), prog_bar=name == "output")
         if stage == "test":
-            self.per_image += per_image_rows(batch.get("name"), pairs)
+            self.per_image += per_image_rows(names, pairs)
         return {"restored": restored, "degraded": degraded}
 
     def on_test_epoch_start(self) -> None:

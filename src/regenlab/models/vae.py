@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from regenlab.errors import ConfigError
+from regenlab.metrics import full_precision
 from regenlab.metrics.generative import GenerativeMetrics
 from regenlab.models.generative import SampleEvaluation, per_split
 from regenlab.nets.vae import ConvVAE
@@ -93,6 +94,10 @@ class VAEModule(SampleEvaluation, L.LightningModule):
 
     def _evaluate(self, batch: dict[str, Tensor], stage: str) -> None:
         x = batch["image"]
+        with full_precision(x):  # the IW bound's logsumexp needs more than 16 bits
+            self._measure(x, stage)
+
+    def _measure(self, x: Tensor, stage: str) -> None:
         t = self.terms(x)
         logs = {f"{stage}/{k}": v for k, v in t.items()}
         if stage == "test":
