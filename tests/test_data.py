@@ -9,6 +9,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from regenlab.data.images import (
+    EXTRA_IMAGES,
     SKIMAGE_SPLITS,
     SplitPair,
     folder_images,
@@ -26,6 +27,16 @@ def test_splits_are_disjoint_and_test_never_trained_on():
     train, val, test = (set(SKIMAGE_SPLITS[s]) for s in ("train", "val", "test"))
     assert not (train & val or train & test or val & test)
     assert "camera" in test
+
+
+def test_extra_photos_join_the_training_split_only():
+    extra = sorted(EXTRA_IMAGES)
+    train = skimage_images("train", 3, extra_train=extra)
+    assert train.names == [*SKIMAGE_SPLITS["train"], *extra]
+    assert all(image.shape[0] == 3 for image in train.images)
+    assert skimage_images("test", 1, extra_train=extra).names == list(SKIMAGE_SPLITS["test"])
+    with pytest.raises(ConfigError, match="unknown \\['lena'\\]; choose from"):
+        skimage_images("train", 1, extra_train=["lena"])
 
 
 @pytest.mark.parametrize("channels", [1, 3])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +59,34 @@ class NamedImages(torch.utils.data.Dataset):
         return self.images[i], self.names[i]
 
 
-def skimage_images(split: str, channels: int = 1) -> NamedImages:
-    """The embedded natural images of ``split`` ('train', 'val' or 'test')."""
-    names = list(SKIMAGE_SPLITS[split])
-    return NamedImages([to_tensor(getattr(skdata, n)(), channels) for n in names], names)
+# More natural photographs that installed packages ship, for recipes that want more than the
+# default training split (the texture-heavy scikit-image set has few photos like the test's).
+EXTRA_IMAGES: dict[str, Callable[[], np.ndarray]] = {
+    "motorcycle_left": lambda: skdata.stereo_motorcycle()[0],
+    "motorcycle_right": lambda: skdata.stereo_motorcycle()[1],
+    "grace_hopper": lambda: matplotlib_sample("grace_hopper.jpg"),
+}
+
+
+def matplotlib_sample(name: str) -> np.ndarray:
+    from matplotlib import cbook  # only when asked for: matplotlib is slow to import
+
+    with Image.open(cbook.get_sample_data(name)) as im:
+        return np.array(im)
+
+
+def skimage_images(split: str, channels: int = 1, extra_train: Sequence[str] = ()) -> NamedImages:
+    """The embedded natural images of ``split`` ('train', 'val' or 'test'); ``extra_train``
+    adds images of ``EXTRA_IMAGES`` to the training split."""
+    unknown = sorted(set(extra_train) - set(EXTRA_IMAGES))
+    if unknown:
+        raise ConfigError(
+            f"data.images.extra_train: unknown {unknown}; choose from {sorted(EXTRA_IMAGES)}"
+        )
+    loaders = {n: getattr(skdata, n) for n in SKIMAGE_SPLITS[split]}
+    if split == "train":
+        loaders |= {n: EXTRA_IMAGES[n] for n in extra_train}
+    return NamedImages([to_tensor(load(), channels) for load in loaders.values()], list(loaders))
 
 
 def bit_depth(path: str | Path) -> int:
