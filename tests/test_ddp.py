@@ -17,6 +17,9 @@ RUNS = {
                 "model.metrics=null", "model.generator.width=8", "model.critic.width=8",
                 "data.dataset.length=256", "data.val_size=32", "data.dataset.test_length=32",
                 "data.batch_size=16"],
+    "inpainting": ["experiment=inpaint", "trainer.max_steps=3", "trainer.limit_train_batches=2",
+                   "model.generator.width=4", "model.critic.width=4", "data.eval_repeats=2",
+                   "data.eval_batch_size=2", "data.crop_size=32", "data.eval_crop=32"],
 }  # fmt: skip
 
 

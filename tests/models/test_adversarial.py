@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from regenlab.models.adversarial import Hinge, NonSaturating, WassersteinGP, gradient_penalty
-from regenlab.models.gan import GANModule
+from regenlab.models.gan import GANModule, standing_statistics
 from regenlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
 
@@ -96,3 +96,15 @@ def test_critic_steps_per_generator_step_and_global_step_counts_generator(
     trainer.fit(module, torch.utils.data.DataLoader(Images(), batch_size=2))
     assert steps == {"generator": 3, "critic": 3 * critic_steps}
     assert trainer.global_step == 3  # max_steps counts generator steps
+
+
+def test_standing_statistics_are_the_average_over_fresh_inputs():
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 2, 1), torch.nn.BatchNorm2d(2)).eval()
+    g = torch.Generator().manual_seed(0)
+    standing_statistics(net, lambda: 5 + 2 * torch.randn(64, 2, 4, 4, generator=g), batches=8)
+    norm = net[1]
+    x = 5 + 2 * torch.randn(4096, 2, 4, 4, generator=g)
+    expected = net[0](x).detach()
+    assert torch.allclose(norm.running_mean, expected.mean((0, 2, 3)), atol=0.05)
+    assert torch.allclose(norm.running_var, expected.var((0, 2, 3)), rtol=0.05)
+    assert norm.momentum == 0.1 and not net.training  # left as it was found
