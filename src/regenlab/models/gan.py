@@ -23,13 +23,15 @@ def standing_statistics(net: nn.Module, inputs: Callable[[], Tensor], batches: i
     comes out worse than that of the training-mode samples it was trained to make.
     """
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
     training = net.training
     net.train()
-    for _ in range(batches if norms else 0):
+    for _ in range(batches):
         net(inputs())
     net.train(training)
     for m, momentum in zip(norms, momenta):
