@@ -13,7 +13,9 @@ COMMON = ["trainer=ddp_cpu", "debug=limit", "callbacks.progress_bar=null"]
 RUNS = {
     "restoration": ["trainer.max_steps=4", "trainer.limit_train_batches=2", "model.net.width=4",
                     "data.crop_size=16", "data.eval_crop=32"],
+    # logged once per generator step (the logging axis), i.e. every critic_steps batches
     "wgan_gp": ["experiment=wgan_gp", "trainer.max_steps=3", "model.critic_steps=2",
+                "trainer.log_every_n_steps=2",
                 "model.metrics=null", "model.generator.width=8", "model.critic.width=8",
                 "data.dataset.length=256", "data.val_size=32", "data.dataset.test_length=32",
                 "data.batch_size=16"],

@@ -60,6 +60,10 @@ def test_short_gan_run_logs_sample_grid_and_wasserstein(make_cfg, tmp_path):
         events.Tags()["scalars"]
     )
     assert "images/samples" in events.Tags()["images"]
+    # scalars and grids share the generator-step axis: 12 batches are 6 generator steps
+    steps = {e.step for tag in events.Tags()["scalars"] for e in events.Scalars(tag)}
+    assert steps == set(range(6)), steps  # each logged before its generator step
+    assert max(e.step for e in events.Images("images/samples")) == 6
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert (tmp_path / saved["best_checkpoint"]).is_file()  # no monitor: the latest one
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()

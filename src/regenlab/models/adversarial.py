@@ -158,9 +158,15 @@ class AdversarialModule(L.LightningModule):
             opt_g.step()
 
     def log_terms(self, who: str, terms: dict[str, Tensor], batch_size: int) -> None:
-        """Logged before backward, so a non-finite loss can be traced to its term."""
+        """Logged before backward, so a non-finite loss can be traced to its term. The logged
+        ``step`` puts scalars on the generator-step axis of ``max_steps``, checkpoints and
+        image grids (Lightning's default counts batches: ``critic_steps`` per generator step)."""
         logs = {f"train/{who}_{k}": v.detach() for k, v in terms.items()}
-        self.log_dict(logs, batch_size=batch_size)
+        self.log_dict({**logs, "step": float(self.global_step)}, batch_size=batch_size)
+
+    def on_validation_epoch_start(self) -> None:
+        """Validation scalars on the generator-step axis too (see ``log_terms``)."""
+        self.log("step", float(self.global_step))
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         make_g, make_d = self.optimizer_factories

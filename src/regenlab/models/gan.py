@@ -76,6 +76,7 @@ class GANModule(SampleEvaluation, AdversarialModule):
         standing_statistics(self.generator, noise, self.standing_batches)
 
     def on_validation_epoch_start(self) -> None:
+        super().on_validation_epoch_start()
         self.recompute_statistics()
 
     def on_test_epoch_start(self) -> None:
