@@ -6,21 +6,28 @@ Both sides train the same model on the same data with the same optimizer and sch
 built from the same composed config: the default restoration experiment and WGAN-GP on
 shapes (one generator step = 5 critic steps + 1 generator update). The Lightning side is a
 normal run - TensorBoard logger, progress bar, LR monitor, checkpointing, every callback of
-the config - except that validation is off, since the plain loop has none. Timed: ``--steps``
-optimizer steps after 5 warm-up steps; the two sides alternate for ``--rounds`` rounds and the
-medians are compared. Target: plain time / regenlab time >= 0.97.
+the config - except that validation is off, since the plain loop has none.
+
+The two sides run *paired*, batch by batch: before each Lightning batch, a callback runs one
+batch of the plain loop on its own copy of model, optimizer and data. Each side's time per
+batch is then measured within a second of the other's, so the machine's load drift (which
+moves whole runs here by +-15%) hits both alike. Timed: ``--steps`` optimizer (generator)
+steps after 5 warm-up steps; ``--rounds`` repeats the run and takes medians.
+Target: plain time / regenlab time >= 0.97.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import lightning as L
 import torch
-from common import interleaved, write_report
+from common import write_report
 from hydra.utils import instantiate
 
 from regenlab.models.adversarial import gradient_penalty
@@ -70,30 +77,66 @@ def wgan_gp_batch(model, optimizers, batch, index: int) -> bool:
     return generator_turn
 
 
-def plain(overrides: list[str], steps: int) -> float:
-    """Seconds for ``steps`` optimizer (generator) steps of a hand-written loop."""
-    with tempfile.TemporaryDirectory() as out:
-        _, model, datamodule = compose(overrides, out)
+class PlainTwin(L.Callback):
+    """One batch of the plain loop before each Lightning batch; times both sides.
+
+    A Lightning batch is timed from the end of this twin's batch to the start of the next
+    hook call: the rest of the hooks, ``training_step``, logging, the progress bar and the
+    next batch's loading and transfer - everything a run pays per batch.
+    """
+
+    def __init__(self, overrides: list[str], out: str, steps: int) -> None:
+        _, self.model, datamodule = compose(overrides, out)
         datamodule.setup("fit")
-        configured = model.configure_optimizers()
-        gan = isinstance(configured, list)
-        optimizers = configured if gan else (configured["optimizer"],
-                                             configured["lr_scheduler"]["scheduler"])  # fmt: skip
-        model.train()
-        done, start = 0, None
-        while done < steps + WARMUP:
-            for index, batch in enumerate(datamodule.train_dataloader()):
-                if done == WARMUP and start is None:
-                    start = time.perf_counter()
-                if gan:
-                    done += wgan_gp_batch(model, optimizers, batch, index)
-                else:
-                    batch = datamodule.on_after_batch_transfer(batch, 0)  # batched degradation
-                    restoration_step(model, optimizers, batch)
-                    done += 1
-                if done == steps + WARMUP:
-                    break
-        return time.perf_counter() - start
+        configured = self.model.configure_optimizers()
+        self.gan = isinstance(configured, list)
+        if not self.gan:
+            configured = (configured["optimizer"], configured["lr_scheduler"]["scheduler"])
+        self.optimizers = configured
+        self.datamodule, self.batches = datamodule, self.loop(datamodule)
+        self.model.train()
+        self.steps, self.done = steps, 0
+        self.plain = self.regenlab = self.resumed = self.ended = 0.0
+        self.timing = False
+
+    @staticmethod
+    def loop(datamodule) -> Iterator[tuple[int, Any]]:
+        while True:
+            yield from enumerate(datamodule.train_dataloader())
+
+    def plain_batch(self) -> bool:
+        """One batch of the hand-written loop; True when it made an optimizer (generator) step."""
+        index, batch = next(self.batches)
+        if self.gan:
+            return wgan_gp_batch(self.model, self.optimizers, batch, index)
+        batch = self.datamodule.on_after_batch_transfer(batch, 0)  # batched degradation
+        restoration_step(self.model, self.optimizers, batch)
+        return True
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        start = time.perf_counter()
+        if self.timing:  # Lightning's previous batch
+            self.regenlab += start - self.resumed
+        self.timing = WARMUP <= self.done < WARMUP + self.steps
+        self.done += self.plain_batch()
+        self.resumed = time.perf_counter()
+        if self.timing:
+            self.plain += self.resumed - start
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        self.ended = time.perf_counter()
+
+    def on_train_end(self, trainer, module) -> None:
+        if self.timing:  # the last batch, without the end-of-fit checkpoint
+            self.regenlab += self.ended - self.resumed
+
+
+def paired(overrides: list[str], steps: int) -> tuple[float, float]:
+    """Seconds of (plain loop, regenlab) for ``steps`` optimizer steps, run batch by batch."""
+    with tempfile.TemporaryDirectory() as out:
+        twin = PlainTwin(overrides, out, steps)
+    lightning(overrides, steps, [twin])
+    return twin.plain, twin.regenlab
 
 
 class Clock(L.Callback):
@@ -111,14 +154,14 @@ class Clock(L.Callback):
         self.seconds = time.perf_counter() - self.start
 
 
-def lightning(overrides: list[str], steps: int) -> float:
-    """Seconds for the same steps through regenlab's module and a configured Trainer."""
+def lightning(overrides: list[str], steps: int, extra: Sequence[L.Callback] = ()) -> float:
+    """Seconds for ``steps`` optimizer steps of a normal run (validation off) after warm-up."""
     with tempfile.TemporaryDirectory() as out:
         cfg, model, datamodule = compose([*overrides, f"trainer.max_steps={steps + WARMUP}"], out)
         clock = Clock()
         trainer = instantiate(
             cfg.trainer,
-            callbacks=[*instantiate_all(cfg.callbacks), clock],
+            callbacks=[*instantiate_all(cfg.callbacks), clock, *extra],
             logger=instantiate_all(cfg.logger),
             enable_progress_bar=True,
         )
@@ -133,21 +176,18 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for name, overrides in EXPERIMENTS.items():
-        contenders: dict[str, Callable[[], float]] = {
-            "plain": lambda o=overrides: plain(o, args.steps),
-            "regenlab": lambda o=overrides: lightning(o, args.steps),
-        }
-        times = interleaved(contenders, args.rounds)
+        runs = [paired(overrides, args.steps) for _ in range(args.rounds)]
+        plain, regenlab = (statistics.median(side) for side in zip(*runs))
         rows.append({
             "experiment": name,
-            "plain_ms_per_step": 1000 * times["plain"] / args.steps,
-            "regenlab_ms_per_step": 1000 * times["regenlab"] / args.steps,
-            "ratio": times["plain"] / times["regenlab"],
+            "plain_ms_per_step": 1000 * plain / args.steps,
+            "regenlab_ms_per_step": 1000 * regenlab / args.steps,
+            "ratio": plain / regenlab,
         })  # fmt: skip
     write_report(
         "overhead", "Framework overhead: plain loop time / regenlab time (target >= 0.97)", rows,
         ["experiment", "plain_ms_per_step", "regenlab_ms_per_step", "ratio"],
-        steps=args.steps, rounds=args.rounds,
+        steps=args.steps, rounds=args.rounds, paired="batch by batch",
     )  # fmt: skip
 
 

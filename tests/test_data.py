@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -98,6 +100,18 @@ def test_training_batches_are_degraded_after_transfer_and_resume_exactly():
     assert torch.equal(resumed.on_after_batch_transfer({"clean": clean}, 0)["degraded"], second)
     per_image_sigma = (first - clean).flatten(1).std(dim=1)
     assert per_image_sigma.max() - per_image_sigma.min() > 5 / 255  # one sigma per image
+
+
+@pytest.mark.parametrize(("device", "pin", "expect"), [
+    ("cpu", None, False), ("cuda", None, True), ("cuda", False, False),
+])  # fmt: skip
+def test_memory_is_pinned_exactly_when_batches_go_to_a_gpu(device, pin, expect):
+    dm = RestorationDataModule(skimage_images, GaussianNoise(sigma=25), crop_size=16,
+                               num_workers=1, pin_memory=pin)  # fmt: skip
+    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device(device)))
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    assert loader.pin_memory is expect and loader.persistent_workers
 
 
 def write_folder(root, split: str, n: int = 2, size=(20, 24)) -> None:

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 
+from regenlab.data.loaders import make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError, UserError
 
@@ -38,7 +39,7 @@ class ImageDataModule(L.LightningDataModule):
         val_size: int = 1000,
         batch_size: int = 64,
         num_workers: int = 0,
-        pin_memory: bool = False,
+        pin_memory: bool | None = None,
         download: bool = False,
         seed: int = 0,
     ):
@@ -86,17 +87,11 @@ class ImageDataModule(L.LightningDataModule):
         }
 
     def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(
-            dataset,
-            batch_size=self.hparams.batch_size,
-            shuffle=shuffle,
-            num_workers=workers,
-            pin_memory=self.hparams.pin_memory,
-            persistent_workers=workers > 0,
-            drop_last=shuffle,
-            collate_fn=to_batch,
-        )
+        hp = self.hparams
+        return make_loader(
+            self, dataset, hp.batch_size, hp.num_workers, hp.pin_memory,
+            shuffle=shuffle, drop_last=shuffle, collate_fn=to_batch,
+        )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.datasets["train"], shuffle=True)

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from regenlab.data.images import NamedImages
+from regenlab.data.loaders import make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
 
@@ -151,7 +152,7 @@ class RestorationDataModule(L.LightningDataModule):
         samples_per_epoch: int = 1600,
         augment: bool = True,
         num_workers: int = 0,
-        pin_memory: bool = False,
+        pin_memory: bool | None = None,
         seed: int = 0,
         eval_seed: int = 0,
         multiple_of: int = 1,
@@ -190,16 +191,11 @@ class RestorationDataModule(L.LightningDataModule):
                 )  # fmt: skip
 
     def _loader(self, split: str, batch_size: int, sampler: Sampler | None = None) -> DataLoader:
-        workers = self.hparams.num_workers
-        return DataLoader(
-            self.datasets[split],
-            batch_size=batch_size,
-            sampler=sampler,
-            num_workers=workers,
-            pin_memory=self.hparams.pin_memory,
-            persistent_workers=workers > 0,
-            drop_last=sampler is not None,
-        )
+        hp = self.hparams
+        return make_loader(
+            self, self.datasets[split], batch_size, hp.num_workers, hp.pin_memory,
+            sampler=sampler, drop_last=sampler is not None,
+        )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         sampler = EpochIndices(len(self.datasets["train"]))

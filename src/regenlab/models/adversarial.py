@@ -140,7 +140,10 @@ class AdversarialModule(L.LightningModule):
         if self.adversarial_weight > 0:
             judged = self.adversarial_view(fake.detach(), cond)
             terms = self.loss.critic(self.critic, real, judged, cond)
-            self.log_terms("critic", terms, len(real))
+            # once per generator step (each self.log costs a fraction of a ms; between logger
+            # writes only the last value counts), and any non-finite one for FiniteLoss
+            if generator_turn or not torch.isfinite(terms["loss"]):
+                self.log_terms("critic", terms, len(real))
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(terms["loss"])
             # through the strategy (precision, DDP), not LightningOptimizer.step: no global_step
