@@ -31,14 +31,19 @@ def test_splits_are_disjoint_and_test_never_trained_on():
     assert "camera" in test
 
 
-def test_extra_photos_join_the_training_split_only():
-    extra = sorted(EXTRA_IMAGES)
-    train = skimage_images("train", 3, extra_train=extra)
-    assert train.names == [*SKIMAGE_SPLITS["train"], *extra]
+def test_a_recipe_chooses_its_training_images_but_never_a_held_out_one():
+    chosen = ["clock", *sorted(EXTRA_IMAGES)]
+    train = skimage_images("train", 3, train=chosen)
+    assert train.names == chosen
     assert all(image.shape[0] == 3 for image in train.images)
-    assert skimage_images("test", 1, extra_train=extra).names == list(SKIMAGE_SPLITS["test"])
+    assert skimage_images("test", 1, train=chosen).names == list(SKIMAGE_SPLITS["test"])
+    assert skimage_images("train", 1).names == list(SKIMAGE_SPLITS["train"])
+    with pytest.raises(ConfigError, match="\\['camera'\\] are held out for val/test; choose from"):
+        skimage_images("train", 1, train=["clock", "camera"])
     with pytest.raises(ConfigError, match="unknown \\['lena'\\]; choose from"):
-        skimage_images("train", 1, extra_train=["lena"])
+        skimage_images("train", 1, train=["lena"])
+    with pytest.raises(ConfigError, match="an empty list; choose from"):
+        skimage_images("train", 1, train=[])
 
 
 @pytest.mark.parametrize("channels", [1, 3])

@@ -109,14 +109,13 @@ def test_tiled_evaluation_matches_whole_images(short_run):
     assert tiled_metrics["test/psnr"] == pytest.approx(metrics["test/psnr"], abs=0.05)
 
 
-def test_channels_last_bf16_run_evaluates_the_same_in_float32(make_cfg, tmp_path):
+def test_a_bf16_run_is_evaluated_in_float32(make_cfg, tmp_path):
     """The speed options of the BM3D recipe: NHWC weights and bf16 autocast train, save a
-    checkpoint that loads into a plain model, and test within bf16 rounding of float32."""
+    checkpoint that loads into a plain model, and val/test run the net in float32."""
     metrics = train(make_cfg(*TINY, "channels_last=true", "trainer.precision=bf16-mixed"))
     fp32, _ = evaluate(tmp_path, overrides=["trainer.precision=32"])
-    assert fp32["test/psnr"] == pytest.approx(metrics["test/psnr"], abs=0.05)
-    # metrics run in float32 under autocast: bf16 SSIM filters once gave negative SSIM
-    assert fp32["test/ssim"] == pytest.approx(metrics["test/ssim"], abs=2e-3)
+    assert fp32["test/psnr"] == pytest.approx(metrics["test/psnr"], abs=1e-4)
+    assert fp32["test/ssim"] == pytest.approx(metrics["test/ssim"], abs=1e-5)
 
 
 def test_self_ensemble_evaluation_is_at_least_as_good_on_a_trained_net(short_run):

@@ -59,8 +59,8 @@ class NamedImages(torch.utils.data.Dataset):
         return self.images[i], self.names[i]
 
 
-# More natural photographs that installed packages ship, for recipes that want more than the
-# default training split (the texture-heavy scikit-image set has few photos like the test's).
+# More natural photographs that installed packages ship, for recipes that choose their own
+# training images (the texture-heavy default split has few photos like the test's).
 EXTRA_IMAGES: dict[str, Callable[[], np.ndarray]] = {
     "motorcycle_left": lambda: skdata.stereo_motorcycle()[0],
     "motorcycle_right": lambda: skdata.stereo_motorcycle()[1],
@@ -75,17 +75,27 @@ def matplotlib_sample(name: str) -> np.ndarray:
         return np.array(im)
 
 
-def skimage_images(split: str, channels: int = 1, extra_train: Sequence[str] = ()) -> NamedImages:
-    """The embedded natural images of ``split`` ('train', 'val' or 'test'); ``extra_train``
-    adds images of ``EXTRA_IMAGES`` to the training split."""
-    unknown = sorted(set(extra_train) - set(EXTRA_IMAGES))
-    if unknown:
-        raise ConfigError(
-            f"data.images.extra_train: unknown {unknown}; choose from {sorted(EXTRA_IMAGES)}"
-        )
-    loaders = {n: getattr(skdata, n) for n in SKIMAGE_SPLITS[split]}
+def skimage_images(
+    split: str, channels: int = 1, train: Sequence[str] | None = None
+) -> NamedImages:
+    """The embedded natural images of ``split`` ('train', 'val' or 'test'). ``train`` names
+    the training images instead of the default split: any of that split and ``EXTRA_IMAGES``
+    (never a val/test image)."""
+    trainable = {n: getattr(skdata, n) for n in SKIMAGE_SPLITS["train"]} | EXTRA_IMAGES
+    if train is not None:
+        choices = f"choose from {sorted(trainable)}"
+        held_out = sorted(set(train) & {*SKIMAGE_SPLITS["val"], *SKIMAGE_SPLITS["test"]})
+        if held_out:
+            raise ConfigError(f"data.images.train: {held_out} are held out for val/test; {choices}")
+        unknown = sorted(set(train) - set(trainable))
+        if unknown or not train:
+            problem = f"unknown {unknown}" if unknown else "an empty list"
+            raise ConfigError(f"data.images.train: {problem}; {choices}")
     if split == "train":
-        loaders |= {n: EXTRA_IMAGES[n] for n in extra_train}
+        names = list(train) if train is not None else list(SKIMAGE_SPLITS["train"])
+        loaders = {n: trainable[n] for n in names}
+    else:
+        loaders = {n: getattr(skdata, n) for n in SKIMAGE_SPLITS[split]}
     return NamedImages([to_tensor(load(), channels) for load in loaders.values()], list(loaders))
 
 
