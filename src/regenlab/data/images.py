@@ -81,22 +81,21 @@ def skimage_images(
     """The embedded natural images of ``split`` ('train', 'val' or 'test'). ``train`` names
     the training images instead of the default split: any of that split and ``EXTRA_IMAGES``
     (never a val/test image)."""
-    trainable = {n: getattr(skdata, n) for n in SKIMAGE_SPLITS["train"]} | EXTRA_IMAGES
+    loaders = {
+        n: getattr(skdata, n) for split_names in SKIMAGE_SPLITS.values() for n in split_names
+    }
+    loaders |= EXTRA_IMAGES
     if train is not None:
-        choices = f"choose from {sorted(trainable)}"
-        held_out = sorted(set(train) & {*SKIMAGE_SPLITS["val"], *SKIMAGE_SPLITS["test"]})
-        if held_out:
-            raise ConfigError(f"data.images.train: {held_out} are held out for val/test; {choices}")
-        unknown = sorted(set(train) - set(trainable))
+        held_out = {*SKIMAGE_SPLITS["val"], *SKIMAGE_SPLITS["test"]}
+        choices = f"choose from {sorted(set(loaders) - held_out)}"
+        if leaked := sorted(held_out.intersection(train)):
+            raise ConfigError(f"data.images.train: {leaked} are held out for val/test; {choices}")
+        unknown = sorted(set(train) - set(loaders))
         if unknown or not train:
             problem = f"unknown {unknown}" if unknown else "an empty list"
             raise ConfigError(f"data.images.train: {problem}; {choices}")
-    if split == "train":
-        names = list(train) if train is not None else list(SKIMAGE_SPLITS["train"])
-        loaders = {n: trainable[n] for n in names}
-    else:
-        loaders = {n: getattr(skdata, n) for n in SKIMAGE_SPLITS[split]}
-    return NamedImages([to_tensor(load(), channels) for load in loaders.values()], list(loaders))
+    names = list(train if split == "train" and train is not None else SKIMAGE_SPLITS[split])
+    return NamedImages([to_tensor(loaders[n](), channels) for n in names], names)
 
 
 def bit_depth(path: str | Path) -> int:
