@@ -12,7 +12,14 @@ from omegaconf import OmegaConf
 
 from regenlab.metrics.generative import save_feature_net
 from regenlab.nets.classifier import SmallConvNet
-from regenlab.utils.config import CONF_DIR, conf_dir, instantiate_all, instantiate_datamodule
+from regenlab.utils import config
+from regenlab.utils.config import (
+    CONF_DIR,
+    check_accelerator,
+    conf_dir,
+    instantiate_all,
+    instantiate_datamodule,
+)
 
 GROUPS = [
     "model", "data", "degradation", "mask", "trainer", "callbacks", "logger", "experiment",
@@ -104,3 +111,26 @@ def test_every_job_of_a_paper_sweep_composes_and_builds(make_cfg, experiment, fe
         OmegaConf.resolve(cfg)
         instantiate(cfg.model)
         instantiate_datamodule(cfg)
+
+
+@pytest.mark.parametrize("native, expected", [(True, "bf16-mixed"), (False, "32")])
+def test_wall_time_recipes_take_bf16_only_where_it_is_native(
+    make_cfg, monkeypatch, native, expected
+):
+    """Emulated bf16 (an AVX2-only CPU) is ~10x slower: a recipe sized in minutes must not
+    take it there, and the saved config records what was chosen."""
+    monkeypatch.setattr(config, "native_bf16", lambda accelerator="auto": native)
+    for experiment in ("denoise_sigma25_bm3d", "paper_denoise"):
+        cfg = make_cfg(f"experiment={experiment}", quick=False)
+        OmegaConf.resolve(cfg)
+        assert cfg.trainer.precision == expected
+
+
+@pytest.mark.parametrize("native, warned", [(True, False), (False, True)])
+def test_emulated_bf16_on_the_cpu_is_warned_about(monkeypatch, caplog, native, warned):
+    monkeypatch.setattr(config, "native_bf16", lambda accelerator="auto": native)
+    check_accelerator(OmegaConf.create({"accelerator": "cpu", "precision": "bf16-mixed"}))
+    check_accelerator(OmegaConf.create({"accelerator": "cpu", "precision": "32"}))
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == warned
+    assert not warned or ("emulated" in messages[0] and "trainer.precision=32" in messages[0])

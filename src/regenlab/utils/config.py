@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from itertools import count
 from pathlib import Path
@@ -11,6 +12,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def conf_dir() -> Path:
@@ -74,12 +77,38 @@ def if_present(value: Any, then: Any) -> Any:
     return None if value is None else then
 
 
+def on_cpu(accelerator: str) -> bool:
+    """Whether ``trainer.accelerator`` means the CPU ('auto' takes a GPU when there is one)."""
+    import torch
+
+    gpu = torch.cuda.is_available() or torch.backends.mps.is_available()
+    return accelerator == "cpu" or (accelerator == "auto" and not gpu)
+
+
+def native_bf16(accelerator: str = "auto") -> bool:
+    """Whether the device a run trains on computes bfloat16 in hardware (AVX512-BF16 or
+    AMX on a CPU, Ampere or newer on CUDA). Elsewhere bf16 is emulated: on an AVX2-only
+    CPU a bf16-mixed U-Net step measured 10-20x slower than float32, not faster."""
+    import torch
+
+    if on_cpu(accelerator):
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def fast_precision(accelerator: str = "auto") -> str:
+    """``trainer.precision`` for recipes sized in wall time: bf16-mixed where it is native
+    (1.7-2.4x faster steps), else float32. The choice lands in the saved config."""
+    return "bf16-mixed" if native_bf16(accelerator) else "32"
+
+
 # cached like Hydra's own ${now:}: the run dir is resolved once per run
 OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("new_or_resumed", new_or_resumed, use_cache=True, replace=True)
 OmegaConf.register_new_resolver("if_present", if_present, replace=True)
 OmegaConf.register_new_resolver("add", lambda *xs: sum(xs), replace=True)  # channel counts
 OmegaConf.register_new_resolver("eq", lambda a, b: a == b, replace=True)
+OmegaConf.register_new_resolver("fast_precision", fast_precision, replace=True)
 # where the command was started (Hydra never chdirs here); usable before HydraConfig exists,
 # which ${hydra:runtime.cwd} is not (a sweep dir is resolved before any job starts)
 OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
@@ -91,10 +120,18 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
 
 
 def check_accelerator(trainer_cfg: DictConfig) -> None:
-    """Fail early, in one line, when the config asks for hardware this machine lacks."""
+    """Fail early, in one line, when the config asks for hardware this machine lacks;
+    warn when it asks for bf16 that this CPU only emulates."""
     import torch
 
     accelerator = str(trainer_cfg.get("accelerator", "auto"))
+    precision = str(trainer_cfg.get("precision", "32"))
+    if precision.startswith("bf16") and on_cpu(accelerator) and not native_bf16("cpu"):
+        log.warning(
+            "trainer.precision=%s on a CPU without native bf16 (AVX512-BF16 / AMX): it is "
+            "emulated and runs ~10x slower than float32; use trainer.precision=32",
+            precision,
+        )
     available = {
         "gpu": torch.cuda.is_available(),
         "cuda": torch.cuda.is_available(),
