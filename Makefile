@@ -56,12 +56,12 @@ tensorboard: $(STAMP)  ## browse every run under outputs/
 	$(BIN)/tensorboard --logdir outputs
 
 lint: $(STAMP)  ## ruff check + format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks notebooks
 
 format: $(STAMP)  ## ruff fix + format
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks notebooks
+	$(BIN)/ruff format src tests benchmarks notebooks
 
 bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/*.json, *.md (~15 min)
 	$(BIN)/python benchmarks/degradations.py
