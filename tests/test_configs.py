@@ -113,9 +113,9 @@ def test_every_job_of_a_paper_sweep_composes_and_builds(make_cfg, experiment, fe
         instantiate_datamodule(cfg)
 
 
-@pytest.mark.parametrize("native, expected", [(True, "bf16-mixed"), (False, "32")])
+@pytest.mark.parametrize("native, precision", [(True, "bf16-mixed"), (False, 32)])
 def test_wall_time_recipes_take_bf16_only_where_it_is_native(
-    make_cfg, monkeypatch, native, expected
+    make_cfg, monkeypatch, native, precision
 ):
     """Emulated bf16 (an AVX2-only CPU) is ~10x slower: a recipe sized in minutes must not
     take it there, and the saved config records what was chosen."""
@@ -123,7 +123,20 @@ def test_wall_time_recipes_take_bf16_only_where_it_is_native(
     for experiment in ("denoise_sigma25_bm3d", "paper_denoise"):
         cfg = make_cfg(f"experiment={experiment}", quick=False)
         OmegaConf.resolve(cfg)
-        assert cfg.trainer.precision == expected
+        assert cfg.trainer.precision == precision
+
+
+def test_bm3d_recipe_sizes_its_schedule_by_bf16(make_cfg, monkeypatch):
+    """Without native bf16 the steps run several times slower: the 30-minute recipe takes
+    fewer of them there, and the cosine schedule still ends on the last step."""
+    steps = {}
+    for native in (True, False):
+        monkeypatch.setattr(config, "native_bf16", lambda accelerator="auto", n=native: n)
+        cfg = make_cfg("experiment=denoise_sigma25_bm3d", quick=False)
+        OmegaConf.resolve(cfg)
+        assert cfg.model.scheduler.T_max == cfg.trainer.max_steps
+        steps[native] = cfg.trainer.max_steps
+    assert steps[True] > steps[False]
 
 
 @pytest.mark.parametrize("native, warned", [(True, False), (False, True)])

@@ -96,10 +96,11 @@ def native_bf16(accelerator: str = "auto") -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
-def fast_precision(accelerator: str = "auto") -> str:
-    """``trainer.precision`` for recipes sized in wall time: bf16-mixed where it is native
-    (1.7-2.4x faster steps), else float32. The choice lands in the saved config."""
-    return "bf16-mixed" if native_bf16(accelerator) else "32"
+def if_native_bf16(accelerator: str, then: Any, otherwise: Any) -> Any:
+    """``then`` where the run's device computes bf16 natively, else ``otherwise``: recipes
+    sized in wall time pick their precision (bf16 is 1.7-2.4x faster there) and their step
+    count by it. The choice lands in the saved config."""
+    return then if native_bf16(accelerator) else otherwise
 
 
 # cached like Hydra's own ${now:}: the run dir is resolved once per run
@@ -108,7 +109,7 @@ OmegaConf.register_new_resolver("new_or_resumed", new_or_resumed, use_cache=True
 OmegaConf.register_new_resolver("if_present", if_present, replace=True)
 OmegaConf.register_new_resolver("add", lambda *xs: sum(xs), replace=True)  # channel counts
 OmegaConf.register_new_resolver("eq", lambda a, b: a == b, replace=True)
-OmegaConf.register_new_resolver("fast_precision", fast_precision, replace=True)
+OmegaConf.register_new_resolver("if_native_bf16", if_native_bf16, replace=True)
 # where the command was started (Hydra never chdirs here); usable before HydraConfig exists,
 # which ${hydra:runtime.cwd} is not (a sweep dir is resolved before any job starts)
 OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
