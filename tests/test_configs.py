@@ -117,7 +117,7 @@ def test_every_job_of_a_paper_sweep_composes_and_builds(make_cfg, experiment, fe
 def test_wall_time_recipes_take_bf16_only_where_it_is_native(
     make_cfg, monkeypatch, native, precision
 ):
-    """Emulated bf16 (an AVX2-only CPU) is ~10x slower: a recipe sized in minutes must not
+    """Emulated bf16 (an AVX2-only CPU) is 11-26x slower: a recipe sized in minutes must not
     take it there, and the saved config records what was chosen."""
     monkeypatch.setattr(config, "native_bf16", lambda accelerator="auto": native)
     for experiment in ("denoise_sigma25_bm3d", "paper_denoise"):

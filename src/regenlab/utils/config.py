@@ -88,7 +88,7 @@ def on_cpu(accelerator: str) -> bool:
 def native_bf16(accelerator: str = "auto") -> bool:
     """Whether the device a run trains on computes bfloat16 in hardware (AVX512-BF16 or
     AMX on a CPU, Ampere or newer on CUDA). Elsewhere bf16 is emulated: on an AVX2-only
-    CPU a bf16-mixed U-Net step measured 10-20x slower than float32, not faster."""
+    CPU a bf16-mixed U-Net step measured 11-26x slower than float32, not faster."""
     import torch
 
     if on_cpu(accelerator):
@@ -130,7 +130,7 @@ def check_accelerator(trainer_cfg: DictConfig) -> None:
     if precision.startswith("bf16") and on_cpu(accelerator) and not native_bf16("cpu"):
         log.warning(
             "trainer.precision=%s on a CPU without native bf16 (AVX512-BF16 / AMX): it is "
-            "emulated and runs ~10x slower than float32; use trainer.precision=32",
+            "emulated and runs 11-26x slower than float32; use trainer.precision=32",
             precision,
         )
     available = {
