@@ -63,7 +63,7 @@ format: $(STAMP)  ## ruff fix + format
 	$(BIN)/ruff check --fix src tests benchmarks notebooks
 	$(BIN)/ruff format src tests benchmarks notebooks
 
-bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/*.json, *.md (~15 min)
+bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/*.json, *.md (~15-25 min)
 	$(BIN)/python benchmarks/degradations.py
 	$(BIN)/python benchmarks/data_wait.py
 	$(BIN)/python benchmarks/overhead.py
