@@ -6,10 +6,12 @@ import csv
 import json
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from regenlab.callbacks import ProgressBar
 from regenlab.eval import evaluate
 from regenlab.train import train
 
@@ -132,3 +134,11 @@ def test_a_run_that_stops_mid_epoch_still_saves_its_final_weights(make_cfg, tmp_
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 9
     assert torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)["global_step"] == 6
+
+
+@pytest.mark.parametrize("max_epochs, description", [(-1, "Epoch 3"), (5, "Epoch 3/4")])
+def test_progress_bar_counts_epochs_of_step_sized_runs(max_epochs, description):
+    """Runs here are sized in steps (``max_epochs: -1``): Lightning's bar read 'Epoch 3/-2'."""
+    bar = ProgressBar()
+    bar._trainer = L.Trainer(max_epochs=max_epochs, max_steps=10, logger=False)
+    assert bar._get_train_description(3).strip() == description

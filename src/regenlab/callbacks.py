@@ -8,7 +8,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint, RichProgressBar
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid
@@ -43,6 +43,16 @@ class Checkpoint(ModelCheckpoint):
         if self.monitor is None:  # no metric to rank by: the newest is the one to keep
             self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
+
+
+class ProgressBar(RichProgressBar):
+    """Lightning's Rich bar, without the "Epoch 3/-2" it shows for runs sized in steps
+    (``max_epochs: -1``, as every run here)."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        if self.trainer.max_epochs not in (None, -1):
+            return super()._get_train_description(current_epoch)
+        return f"Epoch {current_epoch}".ljust(len(self.validation_description))
 
 
 class RestorationGrid(L.Callback):
