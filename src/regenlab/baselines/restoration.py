@@ -75,7 +75,7 @@ class Wavelet(PerImage):
 
 
 class BM3D(PerImage):
-    """BM3D (Dabov et al. 2007) via the ``bm3d`` package: ``pip install '.[bm3d]'``.
+    """BM3D (Dabov et al. 2007) via the ``bm3d`` package: ``pip install -e '.[bm3d]'``.
     Its licence allows non-commercial use only. ``sigma`` on the 0-255 scale, as published."""
 
     def __init__(self, sigma: float = 25.0):
@@ -89,7 +89,7 @@ class BM3D(PerImage):
             from bm3d import bm3d
         except ImportError:
             raise UserError(
-                "BM3D needs the bm3d package (non-commercial licence): pip install '.[bm3d]'"
+                "BM3D needs the bm3d package (non-commercial licence): pip install -e '.[bm3d]'"
             ) from None
         return bm3d
 

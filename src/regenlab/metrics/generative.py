@@ -91,7 +91,7 @@ class InceptionFeatures(nn.Module):
             )  # fmt: skip
         except (ImportError, ModuleNotFoundError) as exc:
             raise UserError(
-                f"Inception features need torch-fidelity: pip install '.[inception]' ({exc})"
+                f"Inception features need torch-fidelity: pip install -e '.[inception]' ({exc})"
             ) from None
         self.net = net
         self.fingerprint = f"inception-{file_digest(path)}"
