@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from regenlab.callbacks import NonFiniteLossError
+from regenlab.errors import UserError
 from regenlab.train import train
 from regenlab.utils.config import unique_dir
 from regenlab.utils.run import atomic_write
@@ -45,6 +46,21 @@ def test_nan_batches_can_be_skipped(make_cfg, tmp_path):
     assert metrics["test/psnr"] > 0  # finished and tested with finite weights
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+
+
+def test_a_new_run_never_writes_over_the_checkpoints_of_a_finished_one(make_cfg, tmp_path):
+    """``hydra.run.dir`` reused: Lightning silently resumed from the old last.ckpt (and a
+    fresh run would overwrite best.ckpt); the second run must refuse and say what to do."""
+    short = ["debug=limit", "model.net.width=4", "data.crop_size=16", "data.eval_crop=16",
+             "data.batch_size=2", "data.samples_per_epoch=4", "trainer.max_steps=2"]  # fmt: skip
+    train(make_cfg(*short))
+    best = (tmp_path / "checkpoints" / "best.ckpt").read_bytes()
+    with pytest.raises(UserError, match=r"already holds .*checkpoints.*resume="):
+        train(make_cfg(*short, "model.net.width=8"))
+    assert (tmp_path / "checkpoints" / "best.ckpt").read_bytes() == best
+    # continuing it in place from one of its checkpoints is what resume/ckpt_path are for
+    train(make_cfg(*short, "trainer.max_steps=4", f"ckpt_path={tmp_path}/checkpoints/last.ckpt"))
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4
 
 
 def test_runs_started_in_the_same_second_get_their_own_dirs(tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid
@@ -132,21 +133,32 @@ class FiniteLoss(L.Callback):
                 p.grad = None
 
 
-class InterruptCheckpoint(OnExceptionCheckpoint):
+class InterruptCheckpoint(L.Callback):
     """Ctrl-C (SIGINT) or SIGTERM (SLURM preemption): save a resumable checkpoint first.
 
     Lightning stops after the current batch and calls this hook; other errors (a NaN loss,
-    a bug) save nothing, so the last good checkpoint is what remains.
+    a bug) save nothing, so the last good checkpoint is what remains. Not Lightning's
+    ``OnExceptionCheckpoint``: with one of those, ``fit(ckpt_path=None)`` means "the newest
+    checkpoint in the dir", so a new run in a reused ``hydra.run.dir`` silently continued
+    the old one. Resuming is explicit here (``resume=<dir>`` or ``ckpt_path=``).
     """
+
+    def __init__(self, dirpath: str | Path, filename: str = "interrupted"):
+        self.ckpt_path = str(Path(dirpath) / f"{filename}.ckpt")
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exc: BaseException):
         if isinstance(exc, (KeyboardInterrupt, SIGTERMException)):
-            super().on_exception(trainer, module, exc)
+            trainer.save_checkpoint(self.ckpt_path)
             rank_zero_info(
                 f"interrupted at step {trainer.global_step}; resumable checkpoint: "
                 f"{self.ckpt_path}\nresume with: regenlab-train <same overrides> "
                 f"ckpt_path={self.ckpt_path}"
             )
+
+    def teardown(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
+        """A fit that ran to its end leaves its last.ckpt: the interrupted one is stale."""
+        if stage == "fit" and Path(self.ckpt_path).exists():
+            trainer.strategy.remove_checkpoint(self.ckpt_path)
 
 
 class RNGState(L.Callback):

@@ -19,6 +19,7 @@ from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_new_run_dir,
     check_write_paths,
     instantiate_all,
     instantiate_datamodule,
@@ -56,6 +57,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
 
     check_accelerator(cfg.trainer)
     check_write_paths(cfg)
+    check_new_run_dir(cfg)
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)

@@ -170,6 +170,20 @@ def check_write_paths(cfg: DictConfig) -> None:
     walk(cfg, "")
 
 
+def check_new_run_dir(cfg: DictConfig) -> None:
+    """A new run must not start in a dir that holds another run's checkpoints (a reused
+    ``hydra.run.dir``): it would write over that run's best.ckpt and last.ckpt."""
+    if cfg.get("resume") or cfg.get("ckpt_path"):
+        return
+    out = Path(cfg.paths.output_dir)
+    if any((out / "checkpoints").glob("*.ckpt")):
+        raise UserError(
+            f"{out} already holds the checkpoints of another run; start this one elsewhere "
+            f"(leave out hydra.run.dir, or give a new one), or continue that run with "
+            f"resume={out}"
+        )
+
+
 def instantiate_datamodule(cfg: DictConfig) -> Any:
     """``data``, given the top-level ``degradation`` when the run has one (restoration).
 
