@@ -128,15 +128,16 @@ def test_wall_time_recipes_take_bf16_only_where_it_is_native(
 
 def test_bm3d_recipe_sizes_its_schedule_by_bf16(make_cfg, monkeypatch):
     """Without native bf16 the steps run several times slower: the 30-minute recipe takes
-    fewer of them there, and the cosine schedule still ends on the last step."""
-    steps = {}
+    fewer of them there, on a narrower net, and the cosine schedule still ends on the last
+    step."""
+    steps, widths = {}, {}
     for native in (True, False):
         monkeypatch.setattr(config, "native_bf16", lambda accelerator="auto", n=native: n)
         cfg = make_cfg("experiment=denoise_sigma25_bm3d", quick=False)
         OmegaConf.resolve(cfg)
         assert cfg.model.scheduler.T_max == cfg.trainer.max_steps
-        steps[native] = cfg.trainer.max_steps
-    assert steps[True] > steps[False]
+        steps[native], widths[native] = cfg.trainer.max_steps, cfg.model.net.width
+    assert steps[True] > steps[False] and widths[True] > widths[False]
 
 
 @pytest.mark.parametrize("native, warned", [(True, False), (False, True)])
