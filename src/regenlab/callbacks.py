@@ -157,7 +157,7 @@ class InterruptCheckpoint(L.Callback):
 
     def teardown(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
         """A fit that ran to its end leaves its last.ckpt: the interrupted one is stale."""
-        if stage == "fit" and Path(self.ckpt_path).exists():
+        if stage == "fit":
             trainer.strategy.remove_checkpoint(self.ckpt_path)
 
 
