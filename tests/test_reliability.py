@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from hydra.utils import instantiate
 
 from regenlab.callbacks import NonFiniteLossError
 from regenlab.errors import UserError
@@ -191,3 +194,55 @@ def test_a_failed_checkpoint_save_keeps_the_last_good_one(make_cfg, tmp_path, mo
     with pytest.raises(OSError, match="disk full"):
         train(make_cfg(*TINY[:-2], "trainer.max_steps=4", f"ckpt_path={last}"))
     assert last.read_bytes() == before
+    assert sorted(p.name for p in last.parent.iterdir()) == ["best.ckpt", "last.ckpt"]
+    monkeypatch.undo()
+    assert "state_dict" in torch.load(last, weights_only=True)
+
+
+@pytest.fixture
+def checkpoint_io(make_cfg, monkeypatch):
+    """The checkpoint IO of the configured trainer, its temp dir (``/tmp``) watched: on
+    another filesystem than the run dir where one exists (tmpfs), as on many clusters."""
+    shm = Path("/dev/shm")
+    other_fs = shm.is_dir() and os.access(shm, os.W_OK)
+    scratch = Path(tempfile.mkdtemp(dir=shm if other_fs else None))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    yield instantiate(make_cfg().trainer).strategy.checkpoint_io, scratch
+    scratch.rmdir()  # fails if a temp file leaked there
+
+
+def test_a_checkpoint_save_replaces_the_old_file_never_rewrites_it(checkpoint_io, tmp_path):
+    """Lightning's own IO moved a temp file from /tmp over last.ckpt: across filesystems a
+    copy in place, which a kill mid-save left at 0 bytes. A reader of the old file (a hard
+    link here) must keep it whole."""
+    io, scratch = checkpoint_io
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(3)}}, last)
+    os.link(last, tmp_path / "old.ckpt")
+    io.save_checkpoint({"state_dict": {"w": torch.zeros(3)}}, last)
+    assert torch.load(tmp_path / "old.ckpt", weights_only=True)["state_dict"]["w"].sum() == 3
+    assert torch.load(last, weights_only=True)["state_dict"]["w"].sum() == 0
+    assert [p.name for p in last.parent.iterdir()] == ["last.ckpt"]
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("fault", [OSError(errno.ENOSPC, "No space left"), KeyboardInterrupt()])
+def test_a_checkpoint_save_that_fails_midway_keeps_the_old_one(checkpoint_io, tmp_path, fault,
+                                                               monkeypatch):  # fmt: skip
+    io, scratch = checkpoint_io
+    last = tmp_path / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(3)}}, last)
+    before = last.read_bytes()
+
+    def fails_midway(obj, f, *args, **kwargs):
+        f.write(before[: len(before) // 2])  # half a checkpoint, then the disk is full
+        raise fault
+
+    monkeypatch.setattr(torch, "save", fails_midway)
+    with pytest.raises(type(fault)):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(3)}}, last)
+    assert last.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".ckpt" or p.name[0] == "."] == [
+        "last.ckpt"
+    ]
+    assert list(scratch.iterdir()) == []

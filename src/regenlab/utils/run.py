@@ -10,10 +10,12 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from hydra.core.hydra_config import HydraConfig
 from lightning_utilities.core.rank_zero import rank_zero_only  # Lightning's own, without its import
@@ -25,20 +27,37 @@ PACKAGES = (
 )  # fmt: skip
 
 
-def atomic_write(path: str | Path, text: str) -> None:
-    """Write via a temp file in the same dir + rename, so a crash never leaves half a file."""
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """A file to write ``path`` through: a temp file next to it, fsynced, then renamed over
+    it. The rename is atomic on one filesystem, so a crash, a kill or a full disk leaves the
+    old file whole (a temp file elsewhere, e.g. in /tmp, would be *copied* over it) and no
+    temp file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would hide it from the group
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    """Write ``text`` so a crash never leaves half a file (see ``atomic_open``)."""
+    with atomic_open(path) as f:
+        f.write(text)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
