@@ -43,7 +43,7 @@ COMPANION = {
         "data=fashion_mnist", "data=cifar10", "data=svhn", "data=celeba", "data=image_folder",
     },
     "experiment=feature_net_shapes": {"model=classifier", "callbacks=classifier"},
-    "experiment=sr_x4": {"model=unet_sr"},
+    "experiment=sr_x4": {"model=unet_sr", "model=classical/bicubic"},
     "experiment=inpaint": {"model=inpaint", "model=inpaint_biharmonic", "callbacks=inpainting"},
     "experiment=inpaint degradation=inpaint_box": {
         f"mask@degradation.mask={p.stem}" for p in (conf_dir() / "mask").glob("*.yaml")

@@ -10,6 +10,8 @@ import torch
 from skimage import restoration
 from torch import Tensor, nn
 
+from regenlab.degradations.params import as_int
+from regenlab.degradations.resize import check_kernel, resize
 from regenlab.errors import UserError
 
 
@@ -30,6 +32,20 @@ class Identity(PerImage):
 
     def denoise(self, image: np.ndarray) -> np.ndarray:
         return image
+
+
+class Bicubic(nn.Module):
+    """The "Bicubic" row of SR tables: upsample by ``scale`` (MATLAB ``imresize`` kernel by
+    default), clipped to [0, 1]. For inputs that are already upsampled (``degradation.upsample
+    =true``) the row is ``classical/identity`` instead."""
+
+    def __init__(self, scale: int = 4, kernel: str = "matlab"):
+        super().__init__()
+        self.scale, self.kernel = as_int(scale, "scale", low=1), check_kernel(kernel)
+
+    def forward(self, x: Tensor) -> Tensor:
+        size = (x.shape[-2] * self.scale, x.shape[-1] * self.scale)
+        return resize(x, size, self.kernel).clamp(0, 1)
 
 
 class TotalVariation(PerImage):

@@ -7,13 +7,14 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
 )
 
+from regenlab.degradations.resize import resize
+from regenlab.errors import ConfigError
 from regenlab.inference import self_ensemble, tiled
 from regenlab.metrics import full_precision
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
@@ -22,17 +23,23 @@ OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
 
-def per_image_rows(names: list[str] | None, pairs: dict[str, Tensor]) -> list[dict[str, Any]]:
-    """PSNR/SSIM of output and input for each image of a batch, for per-image tables."""
+def per_image_rows(
+    names: list[str] | None, pairs: dict[str, Tensor], views: list[str] = ("",)
+) -> list[dict[str, Any]]:
+    """PSNR/SSIM of output and input for each image of a batch, for per-image tables;
+    ``views`` "_y" adds the Y-channel columns (``psnr_y``, ``psnr_y_input``, ...)."""
     values = {}
-    for which, suffix in (("output", ""), ("input", "_input")):
-        x, y = pairs[which], pairs["clean"]
-        values[f"psnr{suffix}"] = peak_signal_noise_ratio(
-            x, y, data_range=1.0, dim=(1, 2, 3), reduction="none"
-        )
-        values[f"ssim{suffix}"] = structural_similarity_index_measure(
-            x, y, data_range=1.0, reduction="none"
-        )
+    for view in views:
+        for which, suffix in (("output", ""), ("input", "_input")):
+            x, y = pairs[which], pairs["clean"]
+            if view == "_y":
+                x, y = rgb_to_y(x), rgb_to_y(y)
+            values[f"psnr{view}{suffix}"] = peak_signal_noise_ratio(
+                x, y, data_range=1.0, dim=(1, 2, 3), reduction="none"
+            )
+            values[f"ssim{view}{suffix}"] = structural_similarity_index_measure(
+                x, y, data_range=1.0, reduction="none"
+            )
     names = names or [str(i) for i in range(len(pairs["clean"]))]
     return [{"name": n, **{k: float(v[i]) for k, v in values.items()}} for i, n in enumerate(names)]
 
@@ -42,7 +49,8 @@ class RestorationModule(L.LightningModule):
 
     Batches are dicts with ``degraded`` and ``clean`` (B, C, H, W) in [0, 1]. The input's
     metrics are the "do nothing" reference every table needs. When the degraded image is
-    smaller (super-resolution) it is bicubic-upsampled first for its metrics.
+    smaller (super-resolution) it is upsampled first for its metrics, as the papers' "Bicubic"
+    row: MATLAB's bicubic kernel, rounded to 8 bits.
     ``crop_border`` pixels are ignored on each side (SR convention); ``y_channel`` adds
     ``psnr_y``/``ssim_y`` on the luma of RGB images; ``tile`` evaluates large images in
     overlapping tiles, e.g. ``regenlab-eval run_dir=<run> model.tile=256``; ``ensemble``
@@ -69,7 +77,7 @@ class RestorationModule(L.LightningModule):
         self.crop_border, self.y_channel = crop_border, y_channel
         self.tile, self.tile_overlap, self.ensemble = tile, tile_overlap, ensemble
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
-        views = ["", "_y"] if y_channel else [""]
+        self.views = views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(
             {
                 stage: nn.ModuleDict(
@@ -106,9 +114,15 @@ class RestorationModule(L.LightningModule):
     def _measure(
         self, restored: Tensor, degraded: Tensor, clean: Tensor, names: Any, stage: str
     ) -> dict[str, Tensor]:
+        if restored.shape != clean.shape:
+            raise ConfigError(
+                f"the model's output {tuple(restored.shape)} differs from the clean images "
+                f"{tuple(clean.shape)}: does the model match the degradation (e.g. an "
+                "upsampling net or classical/bicubic only with degradation.upsample=false)?"
+            )
         self.log(f"{stage}/loss", self.loss(restored, clean), batch_size=len(clean))
         if degraded.shape[-2:] != clean.shape[-2:]:
-            degraded = F.interpolate(degraded, clean.shape[-2:], mode="bicubic").clamp(0, 1)
+            degraded = to_8bit(resize(degraded, clean.shape[-2:], "matlab"))
         pairs = {"output": to_8bit(restored), "input": degraded, "clean": clean}
         pairs = {k: crop_border(v, self.crop_border) for k, v in pairs.items()}
         for name, metric in self.metrics[stage].items():
@@ -119,7 +133,7 @@ class RestorationModule(L.LightningModule):
             metric.update(which, target)
             self.log_dict(metric, batch_size=len(clean), prog_bar=name == "output")
         if stage == "test":
-            self.per_image += per_image_rows(names, pairs)
+            self.per_image += per_image_rows(names, pairs, self.views)
         return {"restored": restored, "degraded": degraded}
 
     def on_test_epoch_start(self) -> None:
