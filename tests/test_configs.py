@@ -6,12 +6,14 @@ import importlib.util
 import itertools
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from regenlab.metrics.generative import save_feature_net
 from regenlab.nets.classifier import SmallConvNet
+from regenlab.nets.weights import rename_keys
 from regenlab.utils import config
 from regenlab.utils.config import (
     CONF_DIR,
@@ -77,6 +79,10 @@ def test_option_composes_and_builds(make_cfg, override, feature_net):
         cfg.model.metrics.features.path = str(feature_net)
     if OmegaConf.select(cfg, "model.save_path"):
         cfg.model.save_path = str(feature_net.parent / "saved.pt")
+    if OmegaConf.select(cfg, "model.weights"):  # published weights: a file under their keys
+        cfg.model.weights = str(feature_net.parent / "published.pt")
+        back = {new: old for old, new in (cfg.model.weights_key_map or {}).items()}
+        torch.save(rename_keys(instantiate(cfg.model.net).state_dict(), back), cfg.model.weights)
     OmegaConf.resolve(cfg)  # every interpolation points somewhere
     assert cfg.model._target_ and cfg.trainer._target_
     instantiate(cfg.model)

@@ -140,10 +140,19 @@ def load_run(
             "regenlab-train, e.g. run_dir=outputs/train/<date>/<time>"
         )
     cfg = apply_overrides(load_run_config(run_dir), list(overrides))
+    published = cfg.model.get("weights")
+    if published and not ckpt_path and not has_checkpoint(run_dir):
+        # a run that tested published weights as they are (train=false) has no checkpoint:
+        # the model config loads the same file again
+        return cfg, instantiate(cfg.model), Path(published)
     checkpoint = find_checkpoint(run_dir, ckpt_path)
     model = instantiate(cfg.model)
     load_weights(model, checkpoint, allow_pickle)
     return cfg, model, checkpoint
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    return any((run_dir / "checkpoints").glob("*.ckpt"))
 
 
 def evaluate(

@@ -18,6 +18,7 @@ from regenlab.errors import ConfigError
 from regenlab.inference import self_ensemble, tiled
 from regenlab.metrics import full_precision
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
+from regenlab.nets.weights import load_weights_file
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
@@ -55,6 +56,9 @@ class RestorationModule(L.LightningModule):
     ``psnr_y``/``ssim_y`` on the luma of RGB images; ``tile`` evaluates large images in
     overlapping tiles, e.g. ``regenlab-eval run_dir=<run> model.tile=256``; ``ensemble``
     averages the 8 flips/rotations of each input at val/test time (8x slower, ~+0.1 dB).
+    ``weights`` loads a published ``state_dict`` into the net (``weights_key_map`` renames
+    key prefixes, e.g. ``{dncnn.: body.}``): with ``train=false`` such a net is tested like a
+    classical baseline, on the same data, noise and metrics.
     """
 
     def __init__(
@@ -68,9 +72,15 @@ class RestorationModule(L.LightningModule):
         tile: int | None = None,
         tile_overlap: int = 16,
         ensemble: bool = False,
+        weights: str | None = None,
+        weights_key_map: dict[str, str] | None = None,
+        weights_strict: bool = True,
+        weights_entry: str | None = None,
     ):
         super().__init__()
         self.net = net
+        if weights:
+            load_weights_file(net, weights, weights_key_map, weights_strict, weights_entry)
         # factories stay attributes, not hparams: checkpoints must load with weights_only=True
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.loss = loss if loss is not None else nn.L1Loss()

@@ -10,18 +10,28 @@ class DnCNN(nn.Module):
 
     Residual learning is what makes DnCNN train fast: the net fits the noise, whose
     statistics are simpler than those of the clean image. Works on any input size.
+    ``last_bias=False`` and ``bn_eps=1e-4`` give the authors' own layers, so their published
+    weights load and compute exactly (``conf/model/pretrained/dncnn_sigma25.yaml``).
     """
 
-    def __init__(self, channels: int = 1, depth: int = 17, width: int = 64, residual: bool = True):
+    def __init__(
+        self,
+        channels: int = 1,
+        depth: int = 17,
+        width: int = 64,
+        residual: bool = True,
+        last_bias: bool = True,
+        bn_eps: float = 1e-5,
+    ):
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [
                 nn.Conv2d(width, width, 3, padding=1, bias=False),
-                nn.BatchNorm2d(width),
+                nn.BatchNorm2d(width, eps=bn_eps),
                 nn.ReLU(inplace=True),
             ]
-        layers.append(nn.Conv2d(width, channels, 3, padding=1))
+        layers.append(nn.Conv2d(width, channels, 3, padding=1, bias=last_bias))
         self.body = nn.Sequential(*layers)
         self.residual = residual
 
