@@ -17,9 +17,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from lightning_utilities.core.rank_zero import rank_zero_only  # Lightning's own, without its import
 from omegaconf import DictConfig, OmegaConf
+
+from regenlab.errors import UserError
+from regenlab.utils.trust import check_trusted
 
 PACKAGES = (
     "regenlab", "torch", "torchvision", "lightning", "hydra-core", "omegaconf",
@@ -138,4 +142,16 @@ def save_per_image(output_dir: str | Path, module: Any) -> None:
 
 
 def load_run_config(run_dir: str | Path) -> DictConfig:
-    return OmegaConf.load(Path(run_dir) / "config.yaml")
+    """A run's saved config, refused if it names a target that could run foreign code
+    (``utils/trust.py``): eval, predict and resume build objects from it."""
+    path = Path(run_dir) / "config.yaml"
+    try:
+        cfg = OmegaConf.load(path)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise UserError(
+            f"cannot read {path} ({type(exc).__name__}): is the run dir damaged?"
+        ) from None
+    if not isinstance(cfg, DictConfig):
+        raise UserError(f"{path} is not a run config (a mapping of keys); is the run dir damaged?")
+    check_trusted(cfg, path)
+    return cfg
