@@ -61,7 +61,7 @@ def finished_run(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("damage", "message"),
-    [("truncate", "is it truncated or not a checkpoint?"),
+    [("truncate", "is not a checkpoint, or is truncated or damaged"),
      ("other_shape", "was written for a model of another shape"),
      ("pickled", "holds pickled objects, which can run code when loaded; if you trust")],
 )  # fmt: skip

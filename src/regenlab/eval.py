@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import pickle
 import sys
+import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -88,21 +90,51 @@ def find_checkpoint(run_dir: Path, ckpt_path: str | None) -> Path:
     )
 
 
-def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False) -> None:
-    """Load only tensors (``weights_only=True``): a checkpoint cannot run code on load.
-    A checkpoint that holds other objects needs ``allow_pickle=true`` (trusted files only)."""
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive (since torch 1.6)
+LEGACY_MAGIC = (
+    b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"  # older torch.save: a pickled magic number
+)
+
+
+def intact_archive(path: Path) -> bool:
+    """Whether ``path`` is a zip archive whose every member passes its CRC check."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+
+
+def read_checkpoint(path: Path, allow_pickle: bool = False) -> Any:
+    """The checkpoint's content, tensors only (``weights_only=True``) unless ``allow_pickle``.
+
+    Tells a file that is no checkpoint, or a truncated or damaged one, from a genuine one
+    that holds pickled objects: only the latter may deserve ``allow_pickle=true``."""
+    damaged = (
+        f"{path} is not a checkpoint, or is truncated or damaged; pass a .ckpt file written "
+        "by regenlab-train (e.g. <run_dir>/checkpoints/last.ckpt)"
+    )
+    with open(path, "rb") as f:
+        head = f.read(len(LEGACY_MAGIC))
+    if not head.startswith(ZIP_MAGIC) and head != LEGACY_MAGIC:
+        raise UserError(damaged)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as exc:
+        if head.startswith(ZIP_MAGIC) and not intact_archive(path):
+            raise UserError(damaged) from None
         raise UserError(
             f"checkpoint {path} holds pickled objects, which can run code when loaded; if you "
             f"trust the file, pass allow_pickle=true ({str(exc).splitlines()[0]})"
         ) from None
-    except (OSError, RuntimeError, EOFError, ValueError) as exc:
-        raise UserError(
-            f"cannot read checkpoint {path} ({type(exc).__name__}: {exc}); is it truncated or "
-            "not a checkpoint?"
-        ) from None
+    except Exception as exc:  # torch's reader: RuntimeError, EOFError, KeyError, ValueError...
+        raise UserError(f"{damaged} ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+
+
+def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False) -> None:
+    """Load only tensors (``weights_only=True``): a checkpoint cannot run code on load.
+    A checkpoint that holds other objects needs ``allow_pickle=true`` (trusted files only)."""
+    checkpoint = read_checkpoint(path, allow_pickle)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise UserError(f"{path} is not a Lightning checkpoint (no state_dict)")
     state = checkpoint["state_dict"]
