@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from regenlab.train import train
 from tests.conftest import run_cli
 
 COMMON = ["trainer=ddp_cpu", "debug=limit", "callbacks.progress_bar=null"]
@@ -38,3 +42,32 @@ def test_two_process_ddp_trains_and_logs_once(tmp_path, method):
     for tag in set(events.Tags()["scalars"]) - {"epoch"}:  # Lightning logs epoch per call
         steps = [e.step for e in events.Scalars(tag)]
         assert len(steps) == len(set(steps)), f"{tag} logged by more than one process"
+
+
+def per_image(path: Path) -> list[dict[str, Any]]:
+    rows = csv.DictReader(path.read_text().splitlines())
+    return [{k: v if k == "name" else float(v) for k, v in r.items()} for r in rows]
+
+
+@pytest.mark.slow
+def test_ddp_evaluates_every_image_once_as_a_single_process_does(make_cfg, tmp_path):
+    """3 test and 2 val images on 2 ranks: Lightning's sampler padded rank 1 with a repeat
+    of the first image, and per_image.csv held rank 0's share only. With lr=0 both runs
+    keep the same initial weights, so every metric must agree."""
+    args = ["model.net.width=4", "model.optimizer.lr=0", "data.crop_size=16",
+            "data.eval_crop=32", "data.batch_size=2", "data.samples_per_epoch=4",
+            "trainer.max_steps=2", "trainer.enable_model_summary=false"]  # fmt: skip
+    single = train(make_cfg(*args, subdir="single"))
+    (tmp_path / "ddp").mkdir()
+    result = run_cli("regenlab-train", "trainer=ddp_cpu", "callbacks.progress_bar=null", *args,
+                     cwd=tmp_path / "ddp", timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = (tmp_path / "ddp" / "outputs" / "train").glob("*/*")
+    ddp = json.loads((run / "metrics.json").read_text())
+    assert "val/psnr_best" in single and "test/loss" in single
+    assert {k: ddp[k] for k in single} == pytest.approx(single, abs=1e-5)
+    rows = per_image(run / "per_image.csv")
+    assert [r["name"] for r in rows] == ["camera", "astronaut", "coffee"]
+    assert rows == [
+        pytest.approx(r, abs=1e-5) for r in per_image(tmp_path / "single" / "per_image.csv")
+    ]

@@ -8,9 +8,9 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Subset, default_collate
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset, default_collate
 
-from regenlab.data.loaders import make_loader
+from regenlab.data.loaders import eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError, UserError
 
@@ -86,21 +86,26 @@ class ImageDataModule(L.LightningDataModule):
             "test": self._build("test"),
         }
 
-    def _loader(self, dataset: Dataset, shuffle: bool) -> DataLoader:
+    def _loader(
+        self, dataset: Dataset, shuffle: bool, sampler: Sampler | None = None
+    ) -> DataLoader:
         hp = self.hparams
         return make_loader(
             self, dataset, hp.batch_size, hp.num_workers, hp.pin_memory,
-            shuffle=shuffle, drop_last=shuffle, collate_fn=to_batch,
+            shuffle=shuffle, drop_last=shuffle, collate_fn=to_batch, sampler=sampler,
         )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.datasets["train"], shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.datasets["val"], shuffle=False)
+        return self._eval_loader(self.datasets["val"])
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.datasets["test"], shuffle=False)
+        return self._eval_loader(self.datasets["test"])
+
+    def _eval_loader(self, dataset: Dataset) -> DataLoader:
+        return self._loader(dataset, shuffle=False, sampler=eval_sampler(self, dataset))
 
     def real_images(self, split: str, n: int) -> Tensor:
         """The first ``n`` images of split 'train', 'val' or 'test' as one (n, C, H, W) tensor.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from torch.utils.data import DataLoader, Dataset
+import torch.distributed as dist
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 def make_loader(
@@ -30,3 +32,26 @@ def make_loader(
         persistent_workers=num_workers > 0,
         **kwargs,
     )
+
+
+def eval_sampler(module: L.LightningDataModule, dataset: Dataset) -> Sampler | None:
+    """For a val/test loader under DDP: rank r evaluates items r, r + W, r + 2W... (W ranks),
+    every item exactly once. Lightning's own DistributedSampler pads the shares to equal
+    length with repeated items, so 3 test images on 2 ranks were averaged as 4. Evaluation
+    runs no gradient sync, so ranks may run one batch more or less than each other."""
+    trainer = module.trainer
+    if trainer is None or trainer.world_size == 1:
+        return None  # Lightning adds nothing either
+    return UnrepeatedDistributedSampler(
+        dataset, num_replicas=trainer.world_size, rank=trainer.global_rank, shuffle=False
+    )
+
+
+def gather_in_order(trainer: L.Trainer | None, rows: list[Any]) -> list[Any]:
+    """Every rank's per-item rows of an ``eval_sampler`` loader, in dataset order (the same
+    list on every rank); the rows themselves when there is one process."""
+    if trainer is None or trainer.world_size == 1 or not dist.is_initialized():
+        return rows
+    shards: list[list[Any]] = [[] for _ in range(trainer.world_size)]
+    dist.all_gather_object(shards, rows)
+    return [shard[j] for j in range(len(shards[0])) for shard in shards if j < len(shard)]

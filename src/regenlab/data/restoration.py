@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from regenlab.data.images import NamedImages
-from regenlab.data.loaders import make_loader
+from regenlab.data.loaders import eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
 
@@ -190,11 +190,11 @@ class RestorationDataModule(L.LightningDataModule):
                     hp.eval_repeats,
                 )  # fmt: skip
 
-    def _loader(self, split: str, batch_size: int, sampler: Sampler | None = None) -> DataLoader:
+    def _loader(self, split: str, batch_size: int, sampler: Sampler | None) -> DataLoader:
         hp = self.hparams
         return make_loader(
             self, self.datasets[split], batch_size, hp.num_workers, hp.pin_memory,
-            sampler=sampler, drop_last=sampler is not None,
+            sampler=sampler, drop_last=split == "train",
         )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
@@ -202,10 +202,12 @@ class RestorationDataModule(L.LightningDataModule):
         return self._loader("train", self.hparams.batch_size, sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.hparams.eval_batch_size)
+        sampler = eval_sampler(self, self.datasets["val"])
+        return self._loader("val", self.hparams.eval_batch_size, sampler)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.hparams.eval_batch_size)
+        sampler = eval_sampler(self, self.datasets["test"])
+        return self._loader("test", self.hparams.eval_batch_size, sampler)
 
     def _train_generator(self, device: torch.device) -> torch.Generator:
         if self.generator is None or self.generator.device != device:

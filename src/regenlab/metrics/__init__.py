@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
+import lightning as L
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
 
 
 def full_precision(x: Tensor) -> AbstractContextManager:
@@ -13,3 +15,28 @@ def full_precision(x: Tensor) -> AbstractContextManager:
     SSIM's Gaussian filters and FID's feature statistics in 16 bits are wrong (SSIM even
     came out negative). Use with inputs cast by ``.float()``."""
     return torch.autocast(x.device.type, enabled=False)
+
+
+def eval_means(*names: str) -> nn.ModuleDict:
+    """``means[stage][name]``: a weighted mean per value logged each val/test batch.
+
+    Under DDP torchmetrics sums value x batch size and the batch sizes over the ranks. Not
+    Lightning's ``sync_dist``: it averages each rank's integer image count with truncation,
+    so 3 images on 2 ranks divided by 1 instead of 1.5 (a loss 1.5x too large). NaN stays
+    NaN (a broken model must not look fine)."""
+    return nn.ModuleDict(
+        {
+            stage: nn.ModuleDict({n: MeanMetric(nan_strategy="disable") for n in names})
+            for stage in ("val", "test")
+        }
+    )
+
+
+def log_means(
+    module: L.LightningModule, means: nn.ModuleDict, stage: str, values: dict[str, Tensor],
+    batch_size: int,
+) -> None:  # fmt: skip
+    """Update and log ``means[stage]`` as ``<stage>/<name>`` with this batch's ``values``."""
+    for name, value in values.items():
+        means[stage][name].update(value, weight=batch_size)
+        module.log(f"{stage}/{name}", means[stage][name], batch_size=batch_size)

@@ -13,10 +13,11 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from regenlab.data.loaders import gather_in_order
 from regenlab.degradations.resize import resize
 from regenlab.errors import ConfigError
 from regenlab.inference import self_ensemble, tiled
-from regenlab.metrics import full_precision
+from regenlab.metrics import eval_means, full_precision, log_means
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
 from regenlab.nets.weights import load_weights_file
 
@@ -86,6 +87,7 @@ class RestorationModule(L.LightningModule):
         self.loss = loss if loss is not None else nn.L1Loss()
         self.crop_border, self.y_channel = crop_border, y_channel
         self.tile, self.tile_overlap, self.ensemble = tile, tile_overlap, ensemble
+        self.means = eval_means("loss")
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
         self.views = views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(
@@ -130,7 +132,7 @@ class RestorationModule(L.LightningModule):
                 f"{tuple(clean.shape)}: does the model match the degradation (e.g. an "
                 "upsampling net or classical/bicubic only with degradation.upsample=false)?"
             )
-        self.log(f"{stage}/loss", self.loss(restored, clean), batch_size=len(clean))
+        log_means(self, self.means, stage, {"loss": self.loss(restored, clean)}, len(clean))
         if degraded.shape[-2:] != clean.shape[-2:]:
             degraded = to_8bit(resize(degraded, clean.shape[-2:], "matlab"))
         pairs = {"output": to_8bit(restored), "input": degraded, "clean": clean}
@@ -148,6 +150,9 @@ class RestorationModule(L.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         self.per_image = []
+
+    def on_test_epoch_end(self) -> None:
+        self.per_image = gather_in_order(self.trainer, self.per_image)  # DDP: every rank's rows
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
         return self._evaluate(batch, "val")

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from regenlab.errors import ConfigError
-from regenlab.metrics import full_precision
+from regenlab.metrics import eval_means, full_precision, log_means
 from regenlab.metrics.generative import GenerativeMetrics
 from regenlab.models.generative import SampleEvaluation, per_split
 from regenlab.nets.vae import ConvVAE
@@ -55,6 +55,7 @@ class VAEModule(SampleEvaluation, L.LightningModule):
         self.net, self.optimizer_factory, self.metrics = net, optimizer, per_split(metrics)
         self.beta, self.likelihood, self.sigma = beta, likelihood, sigma
         self.iw_samples = iw_samples
+        self.means = eval_means("reconstruction", "kl", "elbo", "iw_nll")
 
     def nll(self, out: Tensor, x: Tensor) -> Tensor:
         """-log p(x|z) per image (nats) from the decoder output ``out``."""
@@ -98,11 +99,10 @@ class VAEModule(SampleEvaluation, L.LightningModule):
             self._measure(x, stage)
 
     def _measure(self, x: Tensor, stage: str) -> None:
-        t = self.terms(x)
-        logs = {f"{stage}/{k}": v for k, v in t.items()}
+        values = self.terms(x)
         if stage == "test":
-            logs["test/iw_nll"] = self.iw_nll(x).mean()
-        self.log_dict(logs, batch_size=len(x))
+            values["iw_nll"] = self.iw_nll(x).mean()
+        log_means(self, self.means, stage, values, len(x))
         self.update_sample_metrics(x, stage)
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
