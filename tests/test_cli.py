@@ -47,6 +47,25 @@ def test_bad_train_input_gives_one_clear_message(tmp_path, args, code, message):
         assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
 
 
+@pytest.mark.slow
+def test_train_console_has_one_line_per_event_and_no_adverts(tmp_path):
+    """Lightning's handler and Hydra's each printed its INFO lines (hydra#2898), with the
+    litlogger advert and torch's LeafSpec deprecation; the run's .log keeps every line."""
+    args = ["debug=limit", "trainer.max_steps=2", "trainer.limit_train_batches=2",
+            "model.net.width=4", "data.crop_size=16", "data.eval_crop=16",
+            f"hydra.run.dir={tmp_path}/run"]  # fmt: skip
+    result = run_cli("regenlab-train", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    console = result.stdout + result.stderr
+    log = next((tmp_path / "run").glob("*.log")).read_text()
+    events = [line.split("] - ", 1)[1] for line in log.splitlines() if "][lightning." in line]
+    assert any("`Trainer.fit` stopped" in event for event in events)
+    assert any("litlogger" in event for event in events) and "LeafSpec" in log
+    for event in events:
+        assert console.count(event) == (0 if "litlogger" in event else 1), event
+    assert "litlogger" not in console and "LeafSpec" not in console
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """A real short run, trained through the CLI."""

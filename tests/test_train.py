@@ -136,9 +136,39 @@ def test_a_run_that_stops_mid_epoch_still_saves_its_final_weights(make_cfg, tmp_
     assert torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)["global_step"] == 6
 
 
-@pytest.mark.parametrize("max_epochs, description", [(-1, "Epoch 3"), (5, "Epoch 3/4")])
-def test_progress_bar_counts_epochs_of_step_sized_runs(max_epochs, description):
+@pytest.mark.parametrize("max_epochs, description", [(-1, "Steps (epoch 3)"), (5, "Epoch 3/4")])
+def test_progress_bar_describes_step_sized_runs(max_epochs, description):
     """Runs here are sized in steps (``max_epochs: -1``): Lightning's bar read 'Epoch 3/-2'."""
     bar = ProgressBar()
     bar._trainer = L.Trainer(max_epochs=max_epochs, max_steps=10, logger=False)
     assert bar._get_train_description(3).strip() == description
+
+
+class BarPositions(L.Callback):
+    """(completed, total) of the training bar after each batch."""
+
+    def __init__(self, bar: ProgressBar):
+        self.bar, self.seen = bar, []
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        task = self.bar.train_progress_bar
+        self.seen.append((int(task.completed), task.total))
+
+
+@pytest.mark.parametrize(
+    ("max_epochs", "expected"),
+    [(-1, [(step, 7) for step in range(1, 8)]),  # one bar: the run's steps, so its ETA
+     (3, [(i, 3) for _ in range(3) for i in (1, 2, 3)])],  # Lightning's bar per epoch
+)  # fmt: skip
+def test_a_step_sized_run_has_one_bar_against_max_steps(max_epochs, expected):
+    from lightning.pytorch.demos.boring_classes import BoringModel
+
+    bar = ProgressBar()
+    positions = BarPositions(bar)
+    trainer = L.Trainer(
+        max_epochs=max_epochs, max_steps=7 if max_epochs == -1 else -1, limit_train_batches=3,
+        limit_val_batches=0, callbacks=[bar, positions], logger=False,
+        enable_checkpointing=False, enable_model_summary=False, accelerator="cpu",
+    )  # fmt: skip
+    trainer.fit(BoringModel())
+    assert positions.seen == expected

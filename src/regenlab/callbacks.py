@@ -47,13 +47,37 @@ class Checkpoint(ModelCheckpoint):
 
 
 class ProgressBar(RichProgressBar):
-    """Lightning's Rich bar, without the "Epoch 3/-2" it shows for runs sized in steps
-    (``max_epochs: -1``, as every run here)."""
+    """Lightning's Rich bar; a run sized in steps (``max_epochs: -1``, as every run here) gets
+    one training bar for the whole run: optimizer steps against ``max_steps``, so its time
+    column is the ETA of the run, where Lightning restarts a bar (and its ETA) every epoch."""
+
+    @property
+    def step_sized(self) -> bool:
+        return self.trainer.max_epochs == -1 and self.trainer.max_steps > 0
+
+    @property
+    def total_train_batches(self) -> int | float:
+        return self.trainer.max_steps if self.step_sized else super().total_train_batches
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not self.step_sized or self.train_progress_bar_id is None or self.progress is None:
+            return super().on_train_epoch_start(trainer, module)  # makes the bar
+        description = self._get_train_description(trainer.current_epoch)
+        self.progress.update(self.train_progress_bar_id, description=description)
+        self.refresh()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int,
+    ) -> None:  # fmt: skip
+        # Lightning moves the bar to batch_idx + 1; a step-sized bar is at global_step
+        position = trainer.global_step - 1 if self.step_sized else batch_idx
+        super().on_train_batch_end(trainer, module, outputs, batch, position)
 
     def _get_train_description(self, current_epoch: int) -> str:
-        if self.trainer.max_epochs not in (None, -1):
+        if not self.step_sized:
             return super()._get_train_description(current_epoch)
-        return f"Epoch {current_epoch}".ljust(len(self.validation_description))
+        return f"Steps (epoch {current_epoch})".ljust(len(self.validation_description))
 
 
 class RestorationGrid(L.Callback):

@@ -24,7 +24,7 @@ from regenlab.utils.config import (
     instantiate_all,
     instantiate_datamodule,
 )
-from regenlab.utils.console import print_metrics, report_user_errors
+from regenlab.utils.console import one_line_per_event, print_metrics, report_user_errors
 from regenlab.utils.run import load_run_config, save_metrics, save_per_image, save_run_info
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ def train_and_report(cfg: DictConfig) -> float | None:
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """The value returned is what a Hydra sweeper (e.g. Optuna) optimises."""
+    one_line_per_event()
     return sweep_job(train, cfg) if in_multirun() else train_and_report(cfg)
 
 

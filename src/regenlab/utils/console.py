@@ -1,9 +1,11 @@
-"""Console output through rich: final-metric tables and one-line errors."""
+"""Console output through rich: final-metric tables, one-line errors, one line per event."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -18,6 +20,29 @@ from regenlab.errors import UserError
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
 err_console = Console(stderr=True)
+
+# Third-party lines that say nothing about the run, kept off the console (the run's .log file
+# keeps them): Lightning's litlogger advert, torch's deprecation of ``LeafSpec`` that Lightning
+# triggers itself. One place to add the next one.
+CONSOLE_NOISE = re.compile(r"litlogger|LeafSpec")
+
+
+class ConsoleNoise(logging.Filter):
+    """Drops ``CONSOLE_NOISE`` records; on the console handler only (conf/hydra/default.yaml)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return CONSOLE_NOISE.search(record.getMessage()) is None
+
+
+def one_line_per_event() -> None:
+    """Lightning's package logger has a console handler of its own and also propagates to the
+    root's, which Hydra set up (console + the run's .log), so each line printed twice
+    (hydra#2898): drop Lightning's. Warnings go through logging too, so that the console's
+    noise filter sees them and the .log file keeps them."""
+    import lightning  # noqa: F401  (importing it adds the handler)
+
+    logging.getLogger("lightning").handlers.clear()
+    logging.captureWarnings(True)
 
 
 def print_metrics(metrics: Mapping[str, float], title: str, footer: str | None = None) -> None:
