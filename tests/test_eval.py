@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 
 import pytest
 import torch
 
 from regenlab.errors import UserError
-from regenlab.eval import read_checkpoint
+from regenlab.eval import evaluate, read_checkpoint
+from regenlab.train import train
 
 DAMAGED = "is not a checkpoint, or is truncated or damaged"
 
@@ -48,3 +50,55 @@ def test_a_checkpoint_with_pickled_objects_asks_for_allow_pickle(good, tmp_path)
         read_checkpoint(path)
     assert "extra" in read_checkpoint(path, allow_pickle=True)
     assert read_checkpoint(good)["state_dict"]["w"].sum() == 4095 * 4096 / 2
+
+
+CLASSICAL = ["model=classical/identity", "data.eval_crop=32", "trainer.limit_val_batches=0",
+             "trainer.limit_test_batches=2"]  # fmt: skip
+
+
+@pytest.fixture
+def classical_run(make_cfg, tmp_path):
+    """A finished classical run (train=false, no checkpoints) and its test metrics."""
+    metrics = train(make_cfg(*CLASSICAL, subdir="run"))
+    return tmp_path / "run", metrics
+
+
+def test_a_classical_run_is_re_evaluated_without_a_checkpoint(classical_run, tmp_path):
+    """It was refused with "no checkpoint (a fast_dev_run saves none)"."""
+    run, trained = classical_run
+    metrics, out = evaluate(run, out=str(tmp_path / "results"))
+    assert metrics["test/psnr"] == pytest.approx(trained["test/psnr"], abs=1e-6)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert out == tmp_path / "results" and saved["checkpoint"] is None
+    assert saved["run_dir"] == str(run) and (out / "config.yaml").is_file()
+
+
+def blocked_eval_dir(run):
+    """A run dir where eval/ cannot be made: read-only for users, a file in the way for root
+    (root writes into read-only dirs)."""
+    if os.geteuid() == 0:
+        (run / "eval").write_text("")
+    else:
+        run.chmod(0o555)
+
+
+def test_an_unwritable_run_dir_fails_before_evaluating(classical_run, monkeypatch):
+    run, _ = classical_run
+    blocked_eval_dir(run)
+
+    def evaluated(*args, **kwargs):
+        raise AssertionError("evaluated before finding out the results cannot be written")
+
+    monkeypatch.setattr("regenlab.eval.instantiate_datamodule", evaluated)
+    try:
+        with pytest.raises(UserError, match=r"cannot write the results into .*; pass out=<dir>"):
+            evaluate(run)
+    finally:
+        run.chmod(0o755)
+
+
+def test_out_never_overwrites_earlier_results(classical_run, tmp_path):
+    run, _ = classical_run
+    evaluate(run, out=str(tmp_path / "results"))
+    with pytest.raises(UserError, match="already holds the results of an eval"):
+        evaluate(run, out=str(tmp_path / "results"))

@@ -5,9 +5,11 @@
     regenlab-eval run_dir=<dir> degradation=gaussian_blind  # swap a whole config group
     regenlab-eval run_dir=<dir> ckpt_path=<dir>/checkpoints/last.ckpt
     regenlab-eval run_dir=<dir> ckpt_path=<file> allow_pickle=true   # trusted files only
+    regenlab-eval run_dir=<read-only dir> out=results/                # results written there
 
 The run's saved ``config.yaml`` is the starting point (never today's conf/), so the model
-is rebuilt exactly as trained; results land in ``<run_dir>/eval/<date>_<time>/``.
+is rebuilt exactly as trained; results land in ``<run_dir>/eval/<date>_<time>/``, or in
+``out=<dir>`` (a read-only run). A classical run (no trainable weights) needs no checkpoint.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import pickle
 import sys
+import tempfile
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -90,10 +93,9 @@ def find_checkpoint(run_dir: Path, ckpt_path: str | None) -> Path:
     )
 
 
-ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive (since torch 1.6)
-LEGACY_MAGIC = (
-    b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"  # older torch.save: a pickled magic number
-)
+# torch.save writes a zip archive (since torch 1.6); older versions a pickled magic number
+ZIP_MAGIC = b"PK\x03\x04"
+LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
 
 
 def intact_archive(path: Path) -> bool:
@@ -163,8 +165,9 @@ def load_run(
     ckpt_path: str | None = None,
     overrides: list[str] = (),
     allow_pickle: bool = False,
-) -> tuple[DictConfig, L.LightningModule, Path]:
-    """A finished run's (overridden) config and its model with the checkpoint's weights."""
+) -> tuple[DictConfig, L.LightningModule, Path | None]:
+    """A finished run's (overridden) config and its model with the checkpoint's weights
+    (no checkpoint: a classical method, which has no weights to learn)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise UserError(
@@ -172,13 +175,14 @@ def load_run(
             "regenlab-train, e.g. run_dir=outputs/train/<date>/<time>"
         )
     cfg = apply_overrides(load_run_config(run_dir), list(overrides))
-    published = cfg.model.get("weights")
-    if published and not ckpt_path and not has_checkpoint(run_dir):
-        # a run that tested published weights as they are (train=false) has no checkpoint:
-        # the model config loads the same file again
-        return cfg, instantiate(cfg.model), Path(published)
-    checkpoint = find_checkpoint(run_dir, ckpt_path)
     model = instantiate(cfg.model)
+    if not ckpt_path and not has_checkpoint(run_dir):
+        published = cfg.model.get("weights")
+        if published:  # published weights tested as they are (train=false): the model
+            return cfg, model, Path(published)  # config loaded the same file again
+        if not any(p.requires_grad for p in model.parameters()):
+            return cfg, model, None  # a classical method: nothing was learned, nothing to load
+    checkpoint = find_checkpoint(run_dir, ckpt_path)
     load_weights(model, checkpoint, allow_pickle)
     return cfg, model, checkpoint
 
@@ -187,31 +191,58 @@ def has_checkpoint(run_dir: Path) -> bool:
     return any((run_dir / "checkpoints").glob("*.ckpt"))
 
 
+def output_dir(run_dir: Path, out: str | None) -> Path:
+    """Where the results go, created now: a read-only run dir must fail in a second, not
+    after minutes of testing that are then lost."""
+    path = Path(out) if out else run_dir / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    if out and (path / "metrics.json").exists():
+        raise UserError(f"out={out} already holds the results of an eval; choose another dir")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if out:
+            raise UserError(
+                f"cannot write to out={out} ({reason}); choose a writable dir"
+            ) from None
+        raise UserError(
+            f"cannot write the results into {run_dir}/eval ({reason}); pass out=<dir> to "
+            "write them elsewhere"
+        ) from None
+    return path
+
+
 def evaluate(
     run_dir: str | Path,
     ckpt_path: str | None = None,
     overrides: list[str] = (),
     allow_pickle: bool = False,
+    out: str | None = None,
 ) -> tuple[dict[str, float], Path]:
     """Test a run's checkpoint on its (possibly overridden) data; returns metrics, out dir."""
     run_dir = Path(run_dir)
     cfg, model, checkpoint = load_run(run_dir, ckpt_path, overrides, allow_pickle)
+    out_dir = output_dir(run_dir, out)
     check_accelerator(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = trainer.test(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in results[0].items()}
-    out = run_dir / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
-    atomic_write(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    save_metrics(out, metrics, checkpoint=str(checkpoint), overrides=list(overrides))
-    save_per_image(out, model)
-    return metrics, out
+    atomic_write(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    checkpoint = str(checkpoint) if checkpoint else None
+    save_metrics(
+        out_dir, metrics, checkpoint=checkpoint, run_dir=str(run_dir), overrides=list(overrides)
+    )
+    save_per_image(out_dir, model)
+    return metrics, out_dir
 
 
 @report_user_errors
 def main(argv: list[str] | None = None) -> None:
-    options = {"run_dir": str, "ckpt_path": str, "allow_pickle": flag}
+    options = {"run_dir": str, "ckpt_path": str, "allow_pickle": flag, "out": str}
     args = parse_cli(sys.argv[1:] if argv is None else argv, USAGE, options)
     if "run_dir" not in args:
         raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
