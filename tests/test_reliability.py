@@ -37,11 +37,18 @@ TINY = [
 
 
 def test_nan_loss_stops_with_step_and_term_and_keeps_last_checkpoint(make_cfg, tmp_path):
-    with pytest.raises(NonFiniteLossError, match=r"at step 3 .*train/loss.*last good checkpoint"):
+    kept = r"at step 3 .*train/loss.*last good checkpoint is kept: .*checkpoints/last.ckpt\."
+    with pytest.raises(NonFiniteLossError, match=kept):
         train(make_cfg(*TINY))
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 2
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
+
+
+def test_nan_at_the_first_step_says_no_checkpoint_was_written(make_cfg, tmp_path):
+    with pytest.raises(NonFiniteLossError, match=r"at step 0 .*No checkpoint of this run was"):
+        train(make_cfg(*TINY, "model.loss.start=1"))
+    assert not list(tmp_path.glob("checkpoints/*.ckpt"))
 
 
 def test_nan_batches_can_be_skipped(make_cfg, tmp_path):

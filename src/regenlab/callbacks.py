@@ -18,7 +18,7 @@ from regenlab.errors import UserError
 
 
 class NonFiniteLossError(UserError):
-    """The loss became NaN or Inf; training stops and the last good checkpoint is kept."""
+    """The loss became NaN or Inf; training stops (its checkpoints are left as they were)."""
 
 
 def image_loggers(trainer: L.Trainer) -> list[Any]:
@@ -121,6 +121,16 @@ class SampleGrid(L.Callback):
                 w.add_image(f"images/{name}", grid, trainer.global_step)
 
 
+def last_checkpoint(trainer: L.Trainer) -> str:
+    """What a run that stops now leaves to resume from, in words."""
+    callback = trainer.checkpoint_callback
+    paths = [callback.last_model_path, callback.best_model_path] if callback else []
+    saved = next((p for p in paths if p and Path(p).is_file()), None)
+    if saved is None:
+        return "No checkpoint of this run was written yet."
+    return f"The last good checkpoint is kept: {saved}."
+
+
 class FiniteLoss(L.Callback):
     """Stop with a clear message when a loss is NaN/Inf, or skip that batch (``skip=True``).
 
@@ -145,7 +155,7 @@ class FiniteLoss(L.Callback):
         if not self.skip:
             raise NonFiniteLossError(
                 f"loss became {loss.detach().float().item()} {where}; non-finite: "
-                f"{', '.join(bad)}. The last good checkpoint is kept. Lower the learning "
+                f"{', '.join(bad)}. {last_checkpoint(trainer)} Lower the learning "
                 "rate, or set callbacks.finite_loss.skip=true to skip such batches"
             )
         self.skipped += 1
