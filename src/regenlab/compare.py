@@ -16,6 +16,13 @@ outputs/compare/<date>_<time>),
 curves=<scalar tags> (training curves from TensorBoard), images=<image tag> (the last image
 of that tag from each group, side by side), mode=max|min (default: by metric name), evals=true
 (also runs written by regenlab-eval). Writes <metric>.md/.csv/.tex, table.md, runs.csv, PNGs.
+
+reference=<name or yaml> (e.g. dncnn_paper: conf/reference/dncnn_paper.yaml) adds published
+figures as rows "<method> (reported)" where a column's runs are of the entry's test set
+(test/<set>/<metric>), level and metric, and a table of measured - reported.
+baseline=<row> (e.g. classical/bm3d) adds each row minus that row, paired over test images
+(per_image.csv), with a 95% bootstrap interval over images and seeds (bootstrap=<resamples>,
+default 2000, seeded); "n.s." marks an interval that holds 0. Both go to <metric>.diff.csv.
 """
 
 from __future__ import annotations
@@ -28,16 +35,19 @@ import re
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase as fnmatch
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import OmegaConf
 from rich.table import Table
 
 from regenlab.errors import UserError
+from regenlab.utils.config import conf_dir
 from regenlab.utils.console import console, flag, parse_cli, report_user_errors
 from regenlab.utils.run import atomic_write
 
@@ -158,9 +168,12 @@ class Comparison:
     columns: list[str]
     cells: dict[str, dict[str, Cell]]
     minimize: bool
+    reported: list[str] = field(default_factory=list)  # rows of published figures, not runs
+    differences: list[Differences] = field(default_factory=list)  # vs reported / a baseline
 
     def best(self, column: str) -> float | None:
-        means = [self.cells[r][column].mean for r in self.rows if column in self.cells[r]]
+        measured = [r for r in self.rows if r not in self.reported]
+        means = [self.cells[r][column].mean for r in measured if column in self.cells[r]]
         return (min(means) if self.minimize else max(means)) if means else None
 
     def digits(self) -> int:
@@ -177,8 +190,8 @@ class Comparison:
                 if cell is None:
                     line.append("")
                     continue
-                text = f"{cell.mean:.{d}f}"
-                if round(cell.mean, d) == round(self.best(column), d):
+                text, best = f"{cell.mean:.{d}f}", self.best(column)
+                if row not in self.reported and round(cell.mean, d) == round(best, d):
                     text = f"{bold[0]}{text}{bold[1]}"
                 if len(cell.values) > 1:
                     text += f" ± {cell.std:.{d}f}"
@@ -198,7 +211,7 @@ class Comparison:
         lines = [f"**{self.title()}**", "", "| " + " | ".join(self.header()) + " |"]
         lines.append("|" + "---|" + "---:|" * len(self.columns))
         lines += ["| " + " | ".join(r) + " |" for r in self.formatted(("**", "**"))]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + "".join("\n" + d.markdown() for d in self.differences)
 
     def latex(self) -> str:
         rows = [[latex_escape(r[0]), *r[1:]] for r in self.formatted(("\\textbf{", "}"))]
@@ -213,7 +226,7 @@ class Comparison:
             "\\bottomrule",
             "\\end{tabular}",
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + "".join("\n" + d.latex() for d in self.differences)
 
     def csv(self) -> str:
         buffer = io.StringIO()
@@ -235,15 +248,25 @@ def group_key(run: Run, keys: list[str], empty: str) -> str:
     return " / ".join(run.labels[k] for k in keys) if keys else empty
 
 
-def matching(metrics: dict[str, float], pattern: str) -> dict[str, float]:
-    """The finite values of the metrics ``pattern`` names, keyed by what its ``*`` matched
-    (``all`` for the empty match; ``""`` without a ``*``)."""
+def column_of(run: Run, columns: list[str], part: str) -> str:
+    """The table column of a run's value: its column labels and what a metric's ``*`` matched."""
+    return " / ".join(filter(None, (group_key(run, columns, ""), part))) or NO_COLUMN
+
+
+def matching_names(names: Any, pattern: str) -> dict[str, str]:
+    """The metric names ``pattern`` names, keyed by what its ``*`` matched (``all`` for the
+    empty match; ``""`` without a ``*``)."""
     prefix, star, suffix = pattern.partition("*")
-    found = {
-        (name[len(prefix) : len(name) - len(suffix)].strip("/") or "all") if star else "": value
-        for name, value in metrics.items()
+    return {
+        (name[len(prefix) : len(name) - len(suffix)].strip("/") or "all") if star else "": name
+        for name in names
         if (fnmatch(name, pattern) if star else name == pattern)
     }
+
+
+def matching(metrics: dict[str, float], pattern: str) -> dict[str, float]:
+    """The finite values of the metrics ``pattern`` names, keyed as ``matching_names``."""
+    found = {part: metrics[name] for part, name in matching_names(metrics, pattern).items()}
     return {k: v for k, v in found.items() if not math.isnan(v)}
 
 
@@ -268,8 +291,7 @@ def compare(
             continue
         row = group_key(run, rows, "all")
         for part, value in values.items():
-            column = " / ".join(filter(None, (group_key(run, columns, ""), part))) or NO_COLUMN
-            cells[row][column].append(value)
+            cells[row][column_of(run, columns, part)].append(value)
     row_names = sorted(cells, key=natural_key)
     column_names = sorted({c for r in cells.values() for c in r}, key=natural_key)
     table = {r: {c: Cell(v) for c, v in cells[r].items()} for r in row_names}
@@ -418,13 +440,18 @@ def run_compare(
     images: str | None = None,
     mode: str | None = None,
     evals: bool = False,
+    reference: str | None = None,
+    baseline: str | None = None,
+    bootstrap: int = 2000,
 ) -> list[Comparison]:
     """Everything ``regenlab-compare`` writes; returns the tables."""
     per_image = "image" in columns or "image" in rows
     runs = [r for d in find_runs(dirs, evals) for r in load_run(d, rows + columns, per_image)]
+    annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap)
     comparisons, sections = [], []
     for metric in metrics:
         comparison, left_out = compare(runs, metric, rows, columns, mode)
+        annotate(comparison)
         name = slug(metric)
         if left_out:
             report_left_out(metric, left_out)
@@ -435,6 +462,8 @@ def run_compare(
         atomic_write(out / f"{name}.md", comparison.markdown())
         atomic_write(out / f"{name}.csv", comparison.csv())
         atomic_write(out / f"{name}.tex", comparison.latex())
+        if comparison.differences:
+            atomic_write(out / f"{name}.diff.csv", differences_csv(comparison))
         if len(comparison.columns) > 1:
             plot_metric(comparison, out / f"{name}.png")
         console.print(comparison.markdown(), highlight=False, soft_wrap=True)
@@ -466,10 +495,300 @@ def left_out_markdown(metric: str, left_out: list[Run]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Published rows (reference=) and paired differences with bootstrap intervals (baseline=).
+
+REFERENCE_FIELDS = ("method", "set", "metric", "value", "rows", "citation")
+
+
+@dataclass
+class Reported:
+    """One published figure: ``method`` on test ``set`` at ``level`` (config key -> value);
+    ``rows`` are the measured rows it is held against."""
+
+    method: str
+    set: str
+    level: dict[str, str]
+    metric: str
+    value: float
+    rows: list[str]
+    citation: str
+
+
+def load_reference(spec: str) -> list[Reported]:
+    """The entries of ``conf/reference/<spec>.yaml`` or of the yaml file ``spec``."""
+    folder = conf_dir() / "reference"
+    path = Path(spec).expanduser()
+    path = path if path.is_file() else folder / f"{spec}.yaml"
+    if not path.is_file():
+        choices = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+        raise UserError(f"reference={spec}: no such file, nor one of {choices}")
+    doc = OmegaConf.to_container(OmegaConf.load(path))
+    levels, entries = doc.get("levels") or {}, []
+    for i, entry in enumerate(doc.get("entries") or [], start=1):
+        unknown = sorted(set(entry) - set(REFERENCE_FIELDS) - set(levels))
+        missing = [k for k in ("method", "set", "metric", "value") if k not in entry]
+        if unknown or missing:
+            problem = f"unknown key '{unknown[0]}'" if unknown else f"no '{missing[0]}'"
+            raise UserError(
+                f"{path}, entry {i}: {problem}; entries have {', '.join(REFERENCE_FIELDS)} "
+                f"and the levels {', '.join(levels) or '(none defined)'}"
+            )
+        entries.append(Reported(
+            str(entry["method"]), str(entry["set"]),
+            {levels[k]: str(v) for k, v in entry.items() if k in levels},
+            str(entry["metric"]), float(entry["value"]), [str(r) for r in entry.get("rows", [])],
+            str(entry.get("citation", doc.get("citation", ""))),
+        ))  # fmt: skip
+    if not entries:
+        raise UserError(f"{path} has no entries")
+    return entries
+
+
+def same_label(a: str, b: str) -> bool:
+    """Labels equal as numbers where both are (``25`` == ``25.0``), else as text."""
+    x, y = natural_key(a), natural_key(b)
+    return x == y if x[0] == y[0] == 0 else a.lower() == b.lower()
+
+
+def metric_place(name: str) -> tuple[str | None, str]:
+    """``test/set12/psnr`` -> (``set12``, ``psnr``); ``test/psnr`` -> (None, ``psnr``)."""
+    parts = name.split("/")
+    return (parts[1] if len(parts) == 3 else None), parts[-1]
+
+
+def column_contexts(
+    runs: list[Run], comparison: Comparison, keys: list[str]
+) -> dict[str, set[tuple]]:
+    """For each column: the (test set, metric, config ``keys`` labels) of its values, so a
+    published figure is placed only where every value is of its set, metric and level."""
+    contexts: dict[str, set[tuple]] = defaultdict(set)
+    for run in runs:
+        if run.status != "ok":
+            continue
+        levels = tuple(run_labels(run.dir, keys).items()) if keys else ()
+        for part, name in matching_names(run.metrics, comparison.metric).items():
+            column = column_of(run, comparison.column_keys, part)
+            contexts[column].add((*metric_place(name), levels))
+    return contexts
+
+
+def fits(entry: Reported, contexts: set[tuple]) -> bool:
+    if len(contexts) != 1:
+        return False
+    test_set, metric, levels = next(iter(contexts))
+    labels = dict(levels)
+    return (
+        test_set is not None
+        and same_label(test_set, entry.set)
+        and metric == entry.metric
+        and all(k in labels and same_label(labels[k], v) for k, v in entry.level.items())
+    )
+
+
+@dataclass
+class Difference:
+    """A difference of means; ``low``/``high`` bound its 95% bootstrap interval, if any."""
+
+    value: float
+    low: float | None = None
+    high: float | None = None
+    images: int = 0
+    seeds: tuple[int, int] = (0, 0)
+
+    @property
+    def significant(self) -> bool | None:
+        return None if self.low is None else not self.low <= 0 <= self.high
+
+    def text(self, d: int) -> str:
+        if self.low is None:
+            return f"{self.value:+.{d}f}"
+        mark = "" if self.significant else " (n.s.)"
+        return f"{self.value:+.{d}f} [{self.low:+.{d}f}, {self.high:+.{d}f}]{mark}"
+
+
+@dataclass
+class Differences:
+    """A table of differences: ``cells[row][column]``, e.g. measured - reported."""
+
+    title: str
+    metric: str
+    versus: str
+    columns: list[str]
+    cells: dict[str, dict[str, Difference]]
+    digits: int = 2
+
+    def lines(self) -> list[list[str]]:
+        return [
+            [row, *(c.text(self.digits) if (c := cells.get(col)) else "" for col in self.columns)]
+            for row, cells in self.cells.items()
+        ]
+
+    def markdown(self) -> str:
+        lines = [f"**{self.title}**", "", "| row | " + " | ".join(self.columns) + " |"]
+        lines.append("|---|" + "---:|" * len(self.columns))
+        lines += ["| " + " | ".join(r) + " |" for r in self.lines()]
+        return "\n".join(lines) + "\n"
+
+    def latex(self) -> str:
+        lines = [
+            f"% {self.title}",
+            "\\begin{tabular}{l" + "r" * len(self.columns) + "}",
+            "\\toprule",
+            " & ".join(latex_escape(h) for h in ["row", *self.columns]) + " \\\\",
+            "\\midrule",
+            *(" & ".join(latex_escape(c) for c in r) + " \\\\" for r in self.lines()),
+            "\\bottomrule",
+            "\\end{tabular}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def csv_rows(self) -> list[list[Any]]:
+        return [
+            [self.metric, row, column, self.versus, d.value, d.low, d.high, d.significant,
+             d.images, *d.seeds]
+            for row, cells in self.cells.items() for column, d in cells.items()
+        ]  # fmt: skip
+
+
+DIFFERENCE_HEADER = ["metric", "row", "column", "versus", "difference", "ci_low", "ci_high",
+                     "significant", "images", "seeds", "seeds_versus"]  # fmt: skip
+
+
+def add_reported(comparison: Comparison, runs: list[Run], reference: list[Reported]) -> None:
+    """Published figures as rows ``<method> (reported)`` in the columns of their set, level
+    and metric, and a table of measured - reported where a row is held against one."""
+    keys = sorted({k for entry in reference for k in entry.level})
+    contexts = column_contexts(runs, comparison, keys)
+    measured = list(comparison.rows)
+    differences: dict[str, dict[str, Difference]] = defaultdict(dict)
+    for entry in reference:
+        for column in comparison.columns:
+            if not fits(entry, contexts.get(column, set())):
+                continue
+            row = f"{entry.method} (reported)"
+            comparison.cells.setdefault(row, {})[column] = Cell([entry.value])
+            if row not in comparison.rows:
+                comparison.rows.append(row)
+                comparison.reported.append(row)
+            for mine in (r for r in entry.rows if r in measured):
+                if column in comparison.cells[mine]:
+                    value = comparison.cells[mine][column].mean - entry.value
+                    differences[f"{mine} - {entry.method}"][column] = Difference(value)
+    if differences:
+        citations = sorted({e.citation for e in reference if e.citation})
+        comparison.differences.append(Differences(
+            f"measured - reported ({comparison.metric}; reported: {'; '.join(citations)})",
+            comparison.metric, "reported", comparison.columns, dict(differences),
+            comparison.digits(),
+        ))  # fmt: skip
+
+
+def per_image_values(run_dir: Path, metric: str) -> dict[tuple[str, str], float]:
+    """(set, image name) -> value of a test metric from the run's ``per_image.csv``
+    (``test/set12/psnr``: the ``psnr`` column of the rows of set ``set12``); {} if absent."""
+    path = run_dir / "per_image.csv"
+    test_set, column = metric_place(metric)
+    if not metric.startswith("test/") or not path.is_file():
+        return {}
+    return {
+        (row.get("set") or "", row["name"]): float(row[column])
+        for row in csv.DictReader(io.StringIO(path.read_text()))
+        if row.get(column) not in (None, "") and (test_set is None or row.get("set") == test_set)
+    }
+
+
+def paired_bootstrap(
+    ours: list[dict], theirs: list[dict], samples: int = 2000, seed: int = 0
+) -> Difference | None:
+    """Mean difference over images (paired by set and name) of two rows, each a list of
+    runs (seeds) of per-image values, with a 95% percentile interval from resampling the
+    images and, within each row, the seeds. None when the rows share no image."""
+    common = sorted(set.intersection(*(set(values) for values in [*ours, *theirs])))
+    if not common:
+        return None
+    a, b = (np.array([[run[k] for k in common] for run in rows]) for rows in (ours, theirs))
+    rng = np.random.default_rng(seed)
+    images = rng.integers(len(common), size=(samples, len(common)))
+    seeds_a = rng.integers(len(a), size=(samples, len(a)))
+    seeds_b = rng.integers(len(b), size=(samples, len(b)))
+    per_image = a[seeds_a].mean(1) - b[seeds_b].mean(1)  # (samples, images)
+    means = np.take_along_axis(per_image, images, axis=1).mean(1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    value = float((a.mean(0) - b.mean(0)).mean())
+    return Difference(value, float(low), float(high), len(common), (len(a), len(b)))
+
+
+def add_bootstrap(
+    comparison: Comparison, runs: list[Run], rows: list[str], baseline: str, samples: int
+) -> None:
+    """Each measured row minus ``baseline`` in each column, paired over test images, with a
+    seeded bootstrap interval; an interval holding 0 is marked not significant (n.s.)."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for run in runs:
+        if run.status != "ok":
+            continue
+        for part, name in matching_names(run.metrics, comparison.metric).items():
+            values = per_image_values(run.dir, name)
+            if values:
+                key = (group_key(run, rows, "all"), column_of(run, comparison.column_keys, part))
+                groups[key].append(values)
+    cells: dict[str, dict[str, Difference]] = defaultdict(dict)
+    for row in comparison.rows:
+        if row == baseline or row in comparison.reported:
+            continue
+        for column in comparison.columns:
+            ours, theirs = groups.get((row, column)), groups.get((baseline, column))
+            if ours and theirs and (diff := paired_bootstrap(ours, theirs, samples)):
+                cells[row][column] = diff
+    if cells:
+        comparison.differences.append(Differences(
+            f"{comparison.metric}: row - {baseline}, paired over test images (95% bootstrap "
+            f"interval over images and seeds, {samples} samples; n.s.: holds 0)",
+            comparison.metric, baseline, comparison.columns, dict(cells), comparison.digits(),
+        ))  # fmt: skip
+
+
+def annotator(
+    runs: list[Run],
+    rows: list[str],
+    per_image: bool,
+    reference: str | None,
+    baseline: str | None,
+    samples: int,
+) -> Callable[[Comparison], None]:
+    """What ``reference=`` and ``baseline=`` add to each table, checked before any table."""
+    if (reference or baseline) and per_image:
+        raise UserError("reference= and baseline= need rows of runs, not columns=image")
+    if samples < 100:
+        raise UserError(f"bootstrap={samples}: use at least 100 resamples (default 2000)")
+    entries = load_reference(reference) if reference else []
+    labels = sorted({group_key(r, rows, "all") for r in runs if r.status == "ok"}, key=natural_key)
+    if baseline and baseline not in labels:
+        raise UserError(f"baseline={baseline} is not a row; rows: {', '.join(labels)}")
+
+    def annotate(comparison: Comparison) -> None:
+        if entries:
+            add_reported(comparison, runs, entries)
+        if baseline:
+            add_bootstrap(comparison, runs, rows, baseline, samples)
+
+    return annotate
+
+
+def differences_csv(comparison: Comparison) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(DIFFERENCE_HEADER)
+    for differences in comparison.differences:
+        writer.writerows(differences.csv_rows())
+    return buffer.getvalue()
+
+
 @report_user_errors
 def main(argv: list[str] | None = None) -> None:
     options = {"rows": split, "columns": split, "metrics": split, "out": Path, "curves": split,
-               "images": str, "mode": str, "evals": flag}  # fmt: skip
+               "images": str, "mode": str, "evals": flag, "reference": str, "baseline": str,
+               "bootstrap": int}  # fmt: skip
     args = parse_cli(sys.argv[1:] if argv is None else argv, USAGE, options)
     dirs = [Path(d).expanduser() for d in args.pop("overrides")]
     unknown = [d for d in dirs if "=" in d.name]
@@ -492,6 +811,9 @@ def main(argv: list[str] | None = None) -> None:
         images=args.get("images"),
         mode=args.get("mode"),
         evals=args.get("evals", False),
+        reference=args.get("reference"),
+        baseline=args.get("baseline"),
+        bootstrap=args.get("bootstrap", 2000),
     )
 
 
