@@ -107,6 +107,12 @@ def test_reported_rows_sit_in_their_column_with_the_difference(runs, tmp_path):
     assert "| classical/bm3d - BM3D | -0.32 | -0.07 |" in md
 
 
+def test_a_note_under_every_title(runs, tmp_path):
+    compare(runs, tmp_path, note="dncnn: a short CPU run")
+    assert "_dncnn: a short CPU run_" in (tmp_path / "cmp" / "test_set12_psnr.md").read_text()
+    assert "% dncnn: a short CPU run" in (tmp_path / "cmp" / "test_set12_psnr.tex").read_text()
+
+
 def test_reported_rows_need_the_same_set_level_and_metric(runs, tmp_path):
     [table] = run_compare([runs], ["model"], [], ["test/set12/psnr"], tmp_path / "cmp",
                           reference="dncnn_paper")  # fmt: skip

@@ -23,6 +23,7 @@ figures as rows "<method> (reported)" where a column's runs are of the entry's t
 baseline=<row> (e.g. classical/bm3d) adds each row minus that row, paired over test images
 (per_image.csv), with a 95% bootstrap interval over images and seeds (bootstrap=<resamples>,
 default 2000, seeded); "n.s." marks an interval that holds 0. Both go to <metric>.diff.csv.
+note=<text> prints a line under each table's title (e.g. which rows are short CPU runs).
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ class Comparison:
     minimize: bool
     reported: list[str] = field(default_factory=list)  # rows of published figures, not runs
     differences: list[Differences] = field(default_factory=list)  # vs reported / a baseline
+    note: str = ""  # a line under the title (note=): what a reader must know about the rows
 
     def best(self, column: str) -> float | None:
         measured = [r for r in self.rows if r not in self.reported]
@@ -208,7 +210,8 @@ class Comparison:
         return f"{self.metric}{by} ({arrow}; mean ± std over seeds, best in bold)"
 
     def markdown(self) -> str:
-        lines = [f"**{self.title()}**", "", "| " + " | ".join(self.header()) + " |"]
+        lines = [f"**{self.title()}**", "", *([f"_{self.note}_", ""] if self.note else [])]
+        lines.append("| " + " | ".join(self.header()) + " |")
         lines.append("|" + "---|" + "---:|" * len(self.columns))
         lines += ["| " + " | ".join(r) + " |" for r in self.formatted(("**", "**"))]
         return "\n".join(lines) + "\n" + "".join("\n" + d.markdown() for d in self.differences)
@@ -218,6 +221,7 @@ class Comparison:
         rows = [[c.replace("±", "$\\pm$") for c in r] for r in rows]
         lines = [
             f"% {self.title().replace('±', '+-')}",
+            *([f"% {self.note}"] if self.note else []),
             "\\begin{tabular}{l" + "r" * len(self.columns) + "}",
             "\\toprule",
             " & ".join(latex_escape(h) for h in self.header()) + " \\\\",
@@ -443,11 +447,12 @@ def run_compare(
     reference: str | None = None,
     baseline: str | None = None,
     bootstrap: int = 2000,
+    note: str = "",
 ) -> list[Comparison]:
     """Everything ``regenlab-compare`` writes; returns the tables."""
     per_image = "image" in columns or "image" in rows
     runs = [r for d in find_runs(dirs, evals) for r in load_run(d, rows + columns, per_image)]
-    annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap)
+    annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note)
     comparisons, sections = [], []
     for metric in metrics:
         comparison, left_out = compare(runs, metric, rows, columns, mode)
@@ -755,8 +760,10 @@ def annotator(
     reference: str | None,
     baseline: str | None,
     samples: int,
+    note: str = "",
 ) -> Callable[[Comparison], None]:
-    """What ``reference=`` and ``baseline=`` add to each table, checked before any table."""
+    """What ``reference=``, ``baseline=`` and ``note=`` add to each table, checked before
+    any table."""
     if (reference or baseline) and per_image:
         raise UserError("reference= and baseline= need rows of runs, not columns=image")
     if samples < 100:
@@ -767,6 +774,7 @@ def annotator(
         raise UserError(f"baseline={baseline} is not a row; rows: {', '.join(labels)}")
 
     def annotate(comparison: Comparison) -> None:
+        comparison.note = note
         if entries:
             add_reported(comparison, runs, entries)
         if baseline:
@@ -788,7 +796,7 @@ def differences_csv(comparison: Comparison) -> str:
 def main(argv: list[str] | None = None) -> None:
     options = {"rows": split, "columns": split, "metrics": split, "out": Path, "curves": split,
                "images": str, "mode": str, "evals": flag, "reference": str, "baseline": str,
-               "bootstrap": int}  # fmt: skip
+               "bootstrap": int, "note": str}  # fmt: skip
     args = parse_cli(sys.argv[1:] if argv is None else argv, USAGE, options)
     dirs = [Path(d).expanduser() for d in args.pop("overrides")]
     unknown = [d for d in dirs if "=" in d.name]
@@ -814,6 +822,7 @@ def main(argv: list[str] | None = None) -> None:
         reference=args.get("reference"),
         baseline=args.get("baseline"),
         bootstrap=args.get("bootstrap", 2000),
+        note=args.get("note", ""),
     )
 
 
