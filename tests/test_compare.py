@@ -87,6 +87,36 @@ def test_failed_and_unfinished_runs_are_listed_not_dropped(sweep, tmp_path, caps
     assert len(runs) == 12 and runs["failed"]["status"] == "failed"
 
 
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [("metrics.json", "JSONDecodeError"), ("config.yaml", "cannot read its records"),
+     ("job.json", "JSONDecodeError"), ("metrics_list", "AttributeError")],
+)  # fmt: skip
+def test_a_broken_run_is_left_out_and_the_others_compared(sweep, tmp_path, capsys, damage, why):
+    """One corrupt file aborted the whole comparison with a traceback."""
+    broken = sweep / "unet_15_0"
+    if damage == "metrics_list":
+        (broken / "metrics.json").write_text("[1, 2]")
+    else:
+        (broken / damage).write_text('{"test/psnr": 3' if damage != "config.yaml" else "a: [b\n")
+    out = tmp_path / "cmp"
+    [table] = run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr"], out)
+    assert table.cells["unet"]["15"].values == [32.2]  # the broken run's 32.0 left out
+    assert why in capsys.readouterr().out
+    runs = {Path(r["dir"]).name: r for r in read_csv(out / "runs.csv")}
+    assert runs["unet_15_0"]["status"] == "broken" and why in runs["unet_15_0"]["error"]
+    assert f"| {broken} | broken | cannot read its records" in (out / "table.md").read_text()
+
+
+def test_no_usable_run_exits_2_and_lists_why(tmp_path, capsys):
+    run = fake_run(tmp_path / "runs", "only", "unet", 25, 0, **{"test/psnr": 30.0})
+    (run / "metrics.json").write_text("{")
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "runs"), f"out={tmp_path / 'cmp'}"])
+    assert exit_info.value.code == 2 and "no run has any of" in capsys.readouterr().err
+    assert read_csv(tmp_path / "cmp" / "runs.csv")[0]["status"] == "broken"
+
+
 def test_latex_is_booktabs_with_one_cell_per_column(sweep, tmp_path):
     out = tmp_path / "cmp"
     run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr"], out)

@@ -44,12 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from omegaconf import OmegaConf
 from rich.table import Table
 
 from regenlab.errors import UserError
 from regenlab.utils.config import conf_dir
-from regenlab.utils.console import console, flag, parse_cli, report_user_errors
+from regenlab.utils.console import console, first_line, flag, parse_cli, report_user_errors
 from regenlab.utils.run import atomic_write
 
 USAGE = __doc__
@@ -128,6 +129,16 @@ def load_run(run_dir: Path, keys: list[str], per_image: bool) -> list[Run]:
             {k: float(v) for k, v in row.items() if k != "name" and v not in ("", None)})
         for row in rows
     ]  # fmt: skip
+
+
+def readable_run(run_dir: Path, keys: list[str], per_image: bool) -> list[Run]:
+    """``load_run``, or one ``broken`` record saying why: a damaged run is left out of the
+    tables, listed with its reason, and never stops the comparison of the others."""
+    try:
+        return load_run(run_dir, keys, per_image)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        why = f"cannot read its records ({type(exc).__name__}: {first_line(exc)})"
+        return [Run(run_dir, {k: "-" for k in keys}, status="broken", error=why)]
 
 
 def lower_is_better(metric: str, mode: str | None) -> bool:
@@ -451,7 +462,7 @@ def run_compare(
 ) -> list[Comparison]:
     """Everything ``regenlab-compare`` writes; returns the tables."""
     per_image = "image" in columns or "image" in rows
-    runs = [r for d in find_runs(dirs, evals) for r in load_run(d, rows + columns, per_image)]
+    runs = [r for d in find_runs(dirs, evals) for r in readable_run(d, rows + columns, per_image)]
     annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note)
     comparisons, sections = [], []
     for metric in metrics:
@@ -472,10 +483,10 @@ def run_compare(
         if len(comparison.columns) > 1:
             plot_metric(comparison, out / f"{name}.png")
         console.print(comparison.markdown(), highlight=False, soft_wrap=True)
+    atomic_write(out / "runs.csv", runs_csv(runs, rows + columns))
     if not comparisons:
         raise UserError(f"no run has any of {', '.join(metrics)}; see {out}/runs.csv")
     atomic_write(out / "table.md", "\n".join([c.markdown() for c in comparisons] + sections))
-    atomic_write(out / "runs.csv", runs_csv(runs, rows + columns))
     run_keys = [k for k in rows + columns if k != "image"]
     for tag in curves:
         plot_curves(runs, tag, run_keys, out / f"curve_{slug(tag)}.png")

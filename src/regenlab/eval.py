@@ -33,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
 from regenlab.utils.config import CONF_DIR, check_accelerator, conf_dir, instantiate_datamodule
-from regenlab.utils.console import flag, parse_cli, print_metrics, report_user_errors
+from regenlab.utils.console import first_line, flag, parse_cli, print_metrics, report_user_errors
 from regenlab.utils.run import atomic_write, load_run_config, save_metrics, save_per_image
 
 USAGE = __doc__
@@ -127,10 +127,10 @@ def read_checkpoint(path: Path, allow_pickle: bool = False) -> Any:
             raise UserError(damaged) from None
         raise UserError(
             f"checkpoint {path} holds pickled objects, which can run code when loaded; if you "
-            f"trust the file, pass allow_pickle=true ({str(exc).splitlines()[0]})"
+            f"trust the file, pass allow_pickle=true ({first_line(exc)})"
         ) from None
     except Exception as exc:  # torch's reader: RuntimeError, EOFError, KeyError, ValueError...
-        raise UserError(f"{damaged} ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        raise UserError(f"{damaged} ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False) -> None:

@@ -73,6 +73,11 @@ def user_error(exc: BaseException | None) -> str | None:
     return None
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message up to its first line break: for one-line reports."""
+    return str(exc).partition("\n")[0]
+
+
 def is_sigterm(exc: BaseException) -> bool:
     """Lightning's SIGTERMException, checked without importing Lightning (seconds of
     startup that ``--help`` of the lighter entry points should not pay)."""
