@@ -253,3 +253,23 @@ def test_a_checkpoint_save_that_fails_midway_keeps_the_old_one(checkpoint_io, tm
         "last.ckpt"
     ]
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.max_steps=0"], r"trainer.max_steps=0 trains nothing"),
+        (["data.samples_per_epoch=1"], r"data.samples_per_epoch \(1\) is fewer than data.batch_"),
+    ],
+)
+def test_a_run_that_cannot_train_a_step_is_refused(make_cfg, tmp_path, overrides, message):
+    with pytest.raises(UserError, match=message):
+        train(make_cfg(*TINY, *overrides))
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_a_run_whose_every_batch_was_skipped_is_marked_untrained(make_cfg, tmp_path):
+    train(make_cfg(*TINY, "model.loss.start=1", "callbacks.finite_loss.skip=true"))
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["trained_steps"] == 8 and record["skipped_batches"] == 8
+    assert "no training step changed the weights" in record["warning"]

@@ -141,11 +141,12 @@ class FiniteLoss(L.Callback):
     """
 
     def __init__(self, skip: bool = False):
-        self.skip, self.skipped, self._drop_grads = skip, 0, False
+        self.skip, self.skipped, self.applied, self._drop_grads = skip, 0, 0, False
 
     def on_before_backward(self, trainer: L.Trainer, module: L.LightningModule, loss: Any) -> None:
         self._drop_grads = not bool(torch.isfinite(loss).all())
         if not self._drop_grads:
+            self.applied += 1
             return
         bad = [
             k for k, v in trainer.callback_metrics.items()

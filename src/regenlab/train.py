@@ -8,10 +8,11 @@ regenlab-train experiment=denoise_blind          # a recipe from conf/experiment
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.utils import instantiate
+from lightning_utilities.core.rank_zero import rank_zero_warn
 from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
@@ -62,6 +63,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
     model = instantiate(cfg.model)
+    trainable = any(p.requires_grad for p in model.parameters())  # classical baselines: none
+    if cfg.get("train", True) and trainable:
+        check_training_length(cfg)
     if cfg.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
@@ -71,8 +75,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         callbacks=[*instantiate_all(cfg.get("callbacks")), *extra_callbacks],
         logger=instantiate_all(cfg.get("logger")) or False,
     )
-    best, best_score = "", {}
-    trainable = any(p.requires_grad for p in model.parameters())  # classical baselines: none
+    best, best_score, training = "", {}, {}
     if cfg.get("train", True) and trainable:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         checkpoint = trainer.checkpoint_callback
@@ -80,14 +83,43 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
             best = checkpoint.best_model_path
             if checkpoint.monitor and checkpoint.best_model_score is not None:
                 best_score = {f"{checkpoint.monitor}_best": float(checkpoint.best_model_score)}
+        training = training_record(trainer)
     results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
     metrics = {k: float(v) for k, v in (results[0] if results else {}).items()} | best_score
     log_hparams(trainer, cfg, metrics)
     out = Path(cfg.paths.output_dir).resolve()
     best_rel = str(Path(best).resolve().relative_to(out)) if best else None
-    save_metrics(out, metrics, best_checkpoint=best_rel)
+    save_metrics(
+        out, metrics, best_checkpoint=best_rel, trained_steps=trainer.global_step, **training
+    )
     save_per_image(out, model)
     return metrics
+
+
+def check_training_length(cfg: DictConfig) -> None:
+    """A run that is to train must be able to take a step (``max_steps: -1`` = no limit)."""
+    if cfg.trainer.get("max_steps") == 0 and not cfg.trainer.get("fast_dev_run"):
+        raise UserError(
+            "trainer.max_steps=0 trains nothing, yet the run would be tested and recorded as "
+            "trained; give trainer.max_steps>0, or train=false to test the model untrained"
+        )
+
+
+def training_record(trainer: L.Trainer) -> dict[str, Any]:
+    """How much this fit changed the weights: batches skipped as non-finite, and a warning
+    (in metrics.json and on the console) when no step at all did."""
+    from regenlab.callbacks import FiniteLoss
+
+    finite = next((c for c in trainer.callbacks if isinstance(c, FiniteLoss)), None)
+    record: dict[str, Any] = {"skipped_batches": finite.skipped} if finite else {}
+    if trainer.global_step == 0 or (finite is not None and finite.applied == 0):
+        record["warning"] = (
+            f"no training step changed the weights ({trainer.global_step} steps, "
+            f"{record.get('skipped_batches', 0)} batches skipped as non-finite): these "
+            "metrics are those of the untrained model"
+        )
+        rank_zero_warn(record["warning"])
+    return record
 
 
 def resumed(cfg: DictConfig) -> DictConfig:

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, default_collate
 
-from regenlab.data.loaders import eval_sampler, make_loader
+from regenlab.data.loaders import check_train_batches, eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError, UserError
 
@@ -96,7 +96,9 @@ class ImageDataModule(L.LightningDataModule):
         )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.datasets["train"], shuffle=True)
+        train, hp = self.datasets["train"], self.hparams
+        check_train_batches(self, len(train), hp.batch_size, "the train split less data.val_size")
+        return self._loader(train, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader(self.datasets["val"])

@@ -9,6 +9,8 @@ import torch.distributed as dist
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from regenlab.errors import ConfigError
+
 
 def make_loader(
     module: L.LightningDataModule,
@@ -32,6 +34,19 @@ def make_loader(
         persistent_workers=num_workers > 0,
         **kwargs,
     )
+
+
+def check_train_batches(module: L.LightningDataModule, items: int, batch_size: int, what: str):
+    """A training epoch must hold a batch on every rank: with ``drop_last`` a shorter one
+    has none, and the run would train 0 steps yet be tested like a trained one."""
+    world = module.trainer.world_size if module.trainer is not None else 1
+    if -(-items // world) < batch_size:
+        per_rank = f" over {world} processes" if world > 1 else ""
+        raise ConfigError(
+            f"{what} ({items}{per_rank}) is fewer than data.batch_size={batch_size}: an epoch "
+            f"would have no full batch and nothing would train; raise it to >= "
+            f"{batch_size * world} or lower data.batch_size"
+        )
 
 
 def eval_sampler(module: L.LightningDataModule, dataset: Dataset) -> Sampler | None:

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
 from regenlab.data.images import NamedImages
-from regenlab.data.loaders import eval_sampler, make_loader
+from regenlab.data.loaders import check_train_batches, eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
 
@@ -198,6 +198,8 @@ class RestorationDataModule(L.LightningDataModule):
         )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
+        hp = self.hparams
+        check_train_batches(self, hp.samples_per_epoch, hp.batch_size, "data.samples_per_epoch")
         sampler = EpochIndices(len(self.datasets["train"]))
         return self._loader("train", self.hparams.batch_size, sampler)
 
