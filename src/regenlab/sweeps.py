@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.table import Table
 
-from regenlab.utils.console import console, user_error
+from regenlab.utils.console import console, first_line, user_error
 from regenlab.utils.run import atomic_write, write_json
 
 JOB_RECORD = "job.json"
@@ -29,28 +30,57 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def sweep_job(task: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> float:
+def sweep_job(task: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> float | None:
     """Run one job of a sweep; record ok/failed in ``job.json``; never raise.
 
-    Returns the optimized metric, or NaN when the job failed or lacks it: Hydra's
-    sweepers then carry on, and Optuna records the trial as failed.
+    Returns the optimized metric, or None when the job failed, diverged (a non-finite
+    value) or lacks it: Optuna's sweeper then records the trial as failed and the search
+    goes on (a NaN made optuna 2.10 raise "Values cannot be specified when state is FAIL"
+    and end the search). The console gets one line per failed job, the job's log the
+    traceback.
     """
     hydra = HydraConfig.get()
+    metric = cfg.get("optimized_metric")
     record: dict[str, Any] = {
         "job": hydra.job.num,
         "overrides": list(hydra.overrides.task),
         "dir": str(cfg.paths.output_dir),
+        "log": log_file(),
     }
     try:
         metrics = task(cfg)
+        value = metrics.get(metric)
+        if value is not None and not math.isfinite(value):
+            raise Diverged(f"{metric} is {value}: the run diverged")
         record |= {"status": "ok", "error": None, "metrics": metrics}
     except Exception as exc:
-        log.exception("job %s failed", hydra.job.num)  # full traceback in the job's log
-        error = user_error(exc) or f"{type(exc).__name__}: {exc}"
+        error = user_error(exc) or f"{type(exc).__name__}: {first_line(exc)}"
+        log.error("job %s failed: %s (details: %s)", hydra.job.num, error, record["log"])
+        log_to_files(f"job {hydra.job.num} failed", exc)
         metrics, record = {}, record | {"status": "failed", "error": error, "metrics": {}}
     write_json(Path(cfg.paths.output_dir) / JOB_RECORD, record)
-    value = metrics.get(cfg.get("optimized_metric"))
-    return math.nan if value is None else float(value)
+    value = metrics.get(metric)
+    return None if value is None else float(value)
+
+
+class Diverged(Exception):
+    """The optimized metric of a finished job is NaN or infinite."""
+
+
+def log_file() -> str | None:
+    """The job's log file (Hydra's ``job_logging`` file handler), where tracebacks go."""
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    return files[0].baseFilename if files else None
+
+
+def log_to_files(message: str, exc: BaseException) -> None:
+    """``message`` and the traceback of ``exc`` in the log files only: the console keeps
+    one line per failed job."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
+    record.exc_info = (type(exc), exc, exc.__traceback__)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def collect(sweep_dir: Path) -> list[dict[str, Any]]:
@@ -73,11 +103,11 @@ def write_summary(sweep_dir: Path, rows: list[dict[str, Any]]) -> None:
     write_json(sweep_dir / "summary.json", rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["job", "status", "overrides", "error", *metric_keys, "dir"])
+    writer.writerow(["job", "status", "overrides", "error", *metric_keys, "dir", "log"])
     for r in rows:
         metrics = [r["metrics"].get(k, "") for k in metric_keys]
         writer.writerow([r["job"], r["status"], " ".join(r["overrides"]), r["error"] or "",
-                         *metrics, r["dir"]])  # fmt: skip
+                         *metrics, r["dir"], r.get("log") or ""])  # fmt: skip
     atomic_write(sweep_dir / "summary.csv", buffer.getvalue())
 
 
@@ -105,4 +135,6 @@ class SweepSummary(Callback):
         if failed:
             console.print(
                 f"[red]{failed} of {len(rows)} jobs failed[/]; see {sweep_dir}/summary.csv"
+                " and each job's log"
             )
+            sys.exit(1)  # a script or CI running the sweep must see it; Hydra is done here
