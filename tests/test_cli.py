@@ -27,6 +27,9 @@ BAD_TRAIN = [
     (["experiment=dcgan", "model.metrics.features.path={tmp}/nope.pt"], 2,
      "feature extractor {tmp}/nope.pt not found; train it first"),
     (["resume={tmp}/missing"], 2, "error: resume={tmp}/missing is not a regenlab run"),
+    (["+trainer.max_step=5"], 2,
+     "error: trainer.max_step is not an argument of Lightning's Trainer; did you mean "
+     "trainer.max_steps?"),
     (["callbacks.model_checkpoint.dirpath=/tmp/elsewhere"], 2,
      "callbacks.model_checkpoint.dirpath=/tmp/elsewhere is outside the run dir"),
 ]  # fmt: skip

@@ -12,6 +12,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from regenlab.callbacks import ProgressBar
+from regenlab.errors import UserError
 from regenlab.eval import evaluate
 from regenlab.train import train
 
@@ -172,3 +173,16 @@ def test_a_step_sized_run_has_one_bar_against_max_steps(max_epochs, expected):
     )  # fmt: skip
     trainer.fit(BoringModel())
     assert positions.seen == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("max_step", "did you mean trainer.max_steps?"),
+     ("gradient_clip", "did you mean trainer.gradient_clip_val?"), ("zzqq", "check its spelling")],
+)  # fmt: skip
+def test_a_key_the_trainer_does_not_take_is_one_line_before_anything_runs(make_cfg, key, hint):
+    """``+trainer.max_step=5`` was a TypeError traceback from inside instantiate."""
+    cfg = make_cfg(f"+trainer.{key}=5")
+    with pytest.raises(UserError, match=f"trainer.{key} is not an argument of .*; {hint}"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "config.yaml").exists()

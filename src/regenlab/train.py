@@ -21,6 +21,7 @@ from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
     check_new_run_dir,
+    check_trainer_keys,
     check_write_paths,
     instantiate_all,
     instantiate_datamodule,
@@ -56,6 +57,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     import lightning as L
     import torch
 
+    check_trainer_keys(cfg.trainer)
     check_accelerator(cfg.trainer)
     check_write_paths(cfg)
     check_new_run_dir(cfg)

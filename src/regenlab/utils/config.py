@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from itertools import count
@@ -143,6 +144,23 @@ def check_accelerator(trainer_cfg: DictConfig) -> None:
             f"trainer.accelerator={accelerator} but no {accelerator.upper()} is available here; "
             "run on the CPU with trainer=cpu (or trainer=ddp_cpu for multi-process DDP)"
         )
+
+
+def check_trainer_keys(trainer_cfg: DictConfig) -> None:
+    """Every key of ``trainer`` must be an argument of Lightning's Trainer. A typo added
+    with ``+`` (``+trainer.max_step=5``, as Hydra's own hint for a missing key suggests)
+    was a traceback from inside instantiate; this says which key was meant."""
+    import inspect
+
+    from lightning.pytorch import Trainer
+
+    arguments = [k for k in inspect.signature(Trainer.__init__).parameters if k != "self"]
+    for key in trainer_cfg:
+        if key in arguments or (key.startswith("_") and key.endswith("_")):  # _target_...
+            continue
+        close = difflib.get_close_matches(str(key), arguments, n=1)
+        hint = f"did you mean trainer.{close[0]}?" if close else "check its spelling"
+        raise UserError(f"trainer.{key} is not an argument of Lightning's Trainer; {hint}")
 
 
 WRITE_KEYS = ("dirpath", "save_dir", "save_path", "default_root_dir")
