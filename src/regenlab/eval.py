@@ -133,9 +133,10 @@ def read_checkpoint(path: Path, allow_pickle: bool = False) -> Any:
         raise UserError(f"{damaged} ({type(exc).__name__}: {first_line(exc)})") from None
 
 
-def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False) -> None:
+def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False) -> dict:
     """Load only tensors (``weights_only=True``): a checkpoint cannot run code on load.
-    A checkpoint that holds other objects needs ``allow_pickle=true`` (trusted files only)."""
+    A checkpoint that holds other objects needs ``allow_pickle=true`` (trusted files only).
+    Returns the checkpoint read."""
     checkpoint = read_checkpoint(path, allow_pickle)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise UserError(f"{path} is not a Lightning checkpoint (no state_dict)")
@@ -158,6 +159,7 @@ def load_weights(model: torch.nn.Module, path: Path, allow_pickle: bool = False)
             f"checkpoint {path} is for another model ({len(problems)} keys differ, "
             f"e.g. '{problems[0]}'); was it written by another run?"
         )
+    return checkpoint
 
 
 def load_run(

@@ -7,6 +7,7 @@ regenlab-train experiment=denoise_blind          # a recipe from conf/experiment
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ from regenlab.utils.run import load_run_config, save_metrics, save_per_image, sa
 
 if TYPE_CHECKING:
     import lightning as L
+
+log = logging.getLogger(__name__)
 
 # torch and Lightning are imported where they are used: `regenlab-train --help` and config
 # mistakes then answer in a fraction of a second instead of after seconds of imports.
@@ -68,6 +71,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     trainable = any(p.requires_grad for p in model.parameters())  # classical baselines: none
     if cfg.get("train", True) and trainable:
         check_training_length(cfg)
+        if cfg.get("ckpt_path"):
+            check_start_checkpoint(model, cfg.ckpt_path)
     if cfg.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
@@ -124,18 +129,150 @@ def training_record(trainer: L.Trainer) -> dict[str, Any]:
     return record
 
 
+# what a resumed run may change and still be the same run (recorded in config.yaml and in
+# run.json's resumes); anything else would be recorded but not run as asked
+RESUMABLE = ("trainer.max_steps",)
+# entries of optimizer param groups and scheduler states that are progress, not settings
+PROGRESS = {"params", "last_epoch", "base_lrs", "best", "num_bad_epochs", "cooldown_counter"}
+
+
 def resumed(cfg: DictConfig) -> DictConfig:
-    """``resume=<run_dir>``: that run's own config, from its newest checkpoint, in its dir."""
+    """``resume=<run_dir>``: that run's own config, from its newest readable checkpoint, in
+    its dir; ``trainer.max_steps`` may be raised, other changes are refused."""
     run_dir = Path(cfg.resume).expanduser()
     if not (run_dir / "config.yaml").is_file():
         raise UserError(f"resume={run_dir} is not a regenlab run (no config.yaml)")
-    checkpoints = [p for p in (run_dir / "checkpoints").glob("*.ckpt") if p.stem != "best"]
-    if not checkpoints:
-        raise UserError(f"resume={run_dir}: no checkpoint to resume from in {run_dir}/checkpoints")
     run_cfg = load_run_config(run_dir)
-    run_cfg.resume = str(run_dir)
-    run_cfg.ckpt_path = str(max(checkpoints, key=lambda p: p.stat().st_mtime))
+    changes = command_line_changes(cfg, run_cfg)
+    if refused := [k for k in changes if k not in RESUMABLE]:
+        raise UserError(
+            f"resume={run_dir} continues that run with its own config and cannot change "
+            f"{', '.join(refused)} (only {', '.join(RESUMABLE)}); leave them out, or start a "
+            "new run"
+        )
+    checkpoint, step = resume_checkpoint(run_dir)
+    max_steps = changes.get("trainer.max_steps")
+    if max_steps is not None and max_steps != -1 and max_steps <= step:
+        raise UserError(
+            f"trainer.max_steps={max_steps}, but {checkpoint} is at step {step} already; "
+            "give more steps to train on"
+        )
+    for key, value in changes.items():
+        OmegaConf.update(run_cfg, key, value)
+    run_cfg.resume, run_cfg.ckpt_path = str(run_dir), str(checkpoint)
     return run_cfg
+
+
+def command_line_changes(cfg: DictConfig, run_cfg: DictConfig) -> dict[str, Any]:
+    """The command line's overrides (but ``resume``) whose value differs from the run's
+    saved config, by key: repeating the run's own settings is no change."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    if not HydraConfig.initialized():
+        return {}
+    overrides = OverridesParser.create().parse_overrides(list(HydraConfig.get().overrides.task))
+    keys = [o.key_or_group for o in overrides if o.key_or_group != "resume"]
+    return {k: value_of(cfg, k) for k in keys if value_of(cfg, k) != value_of(run_cfg, k)}
+
+
+def value_of(cfg: DictConfig, key: str) -> Any:
+    node = OmegaConf.select(cfg, key, default=None)
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
+def resume_checkpoint(run_dir: Path) -> tuple[Path, int]:
+    """The newest checkpoint that reads (best.ckpt last: it may lie far back), and its step.
+    A file torn by a crash or a full disk is passed over, with one line that says so."""
+    from regenlab.eval import read_checkpoint
+
+    files = sorted(
+        (run_dir / "checkpoints").glob("*.ckpt"),
+        key=lambda p: (p.stem != "best", p.stat().st_mtime),
+        reverse=True,
+    )
+    if not files:
+        raise UserError(f"resume={run_dir}: no checkpoint to resume from in {run_dir}/checkpoints")
+    unreadable = []
+    for path in files:
+        try:
+            checkpoint = read_checkpoint(path)
+        except UserError:
+            checkpoint = None
+        if not isinstance(checkpoint, dict) or "optimizer_states" not in checkpoint:
+            unreadable.append(path.name)
+            continue
+        step = int(checkpoint.get("global_step", 0))
+        skipped = (
+            f" ({', '.join(unreadable)} unreadable: truncated or damaged)" if unreadable else ""
+        )
+        (log.warning if unreadable else log.info)(
+            "resuming from %s at step %d%s", path, step, skipped
+        )
+        return path, step
+    raise UserError(
+        f"resume={run_dir}: no readable checkpoint in {run_dir}/checkpoints "
+        f"({', '.join(unreadable)}: truncated, damaged or without training state)"
+    )
+
+
+def check_start_checkpoint(model: L.LightningModule, ckpt_path: str) -> None:
+    """``ckpt_path=`` must be a readable training checkpoint of this model whose optimizer
+    and scheduler settings are the config's: Lightning restores them from the checkpoint,
+    so others in the config would be recorded in config.yaml but not run."""
+    from regenlab.eval import load_weights
+
+    path = Path(ckpt_path).expanduser()
+    if not path.is_file():
+        raise UserError(
+            f"ckpt_path={ckpt_path} does not exist; pass a .ckpt file written by "
+            "regenlab-train (e.g. <run_dir>/checkpoints/last.ckpt)"
+        )
+    checkpoint = load_weights(model, path)
+    if "optimizer_states" not in checkpoint:
+        raise UserError(
+            f"ckpt_path={ckpt_path} holds weights only, no optimizer state to continue from"
+        )
+    if differences := optimizer_differences(model, checkpoint):
+        raise UserError(
+            f"ckpt_path={ckpt_path} continues with the optimizer and scheduler saved in it, "
+            f"whose settings differ from this config ({'; '.join(differences)}); leave those "
+            "overrides out or set the checkpoint's values"
+        )
+
+
+def optimizer_differences(model: L.LightningModule, checkpoint: dict) -> list[str]:
+    """Settings of the optimizers and schedulers the config builds that differ from the
+    checkpoint's (lr, betas, weight_decay, T_max...), as 'what: checkpoint x, config y'."""
+    from lightning.pytorch.core.optimizer import _configure_optimizers
+
+    optimizers, schedulers, _ = _configure_optimizers(model.configure_optimizers())
+    schedulers = [s["scheduler"] if isinstance(s, dict) else s for s in schedulers]
+    configured = [("optimizer", g) for o in optimizers for g in o.state_dict()["param_groups"]]
+    configured += [("scheduler", s.state_dict()) for s in schedulers]
+    saved = [("optimizer", g) for o in checkpoint["optimizer_states"] for g in o["param_groups"]]
+    saved += [("scheduler", s) for s in checkpoint.get("lr_schedulers", [])]
+    if len(saved) != len(configured):
+        return [f"{len(saved)} optimizer groups and schedulers saved, {len(configured)} configured"]
+    differences = []
+    for (what, new), (_, old) in zip(configured, saved, strict=True):
+        new, old = settings(new), settings(old)
+        differences += [
+            f"{what} {k}: checkpoint {old[k]}, config {new[k]}"
+            for k in sorted(new.keys() & old.keys())
+            if new[k] != old[k]
+        ]
+    return differences
+
+
+def settings(state: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer param group's or a scheduler's settings, without its progress (under a
+    scheduler a group's ``lr`` is the current one, ``initial_lr`` the setting)."""
+    return {
+        k: v
+        for k, v in state.items()
+        if not k.startswith("_") and k not in PROGRESS and not (k == "lr" and "initial_lr" in state)
+    }
 
 
 @report_user_errors
