@@ -8,6 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from regenlab.errors import ConfigError
+
 
 def tile_starts(size: int, tile: int, stride: int) -> list[int]:
     """Tile offsets covering [0, size): a regular grid plus one flush with the end."""
@@ -24,16 +26,25 @@ def ramp(length: int, overlap: int, device: torch.device) -> Tensor:
     return edge.clamp(max=1.0)
 
 
+def check_tiling(tile: int | None, overlap: int) -> None:
+    """``tile`` (None: whole images) and ``overlap`` must leave tiles that advance."""
+    if tile is not None and (not isinstance(tile, int) or tile < 1):
+        raise ConfigError(f"tile={tile} must be an integer >= 1 (or null for whole images)")
+    if not isinstance(overlap, int) or overlap < 0:
+        raise ConfigError(f"tile_overlap={overlap} must be an integer >= 0")
+    if tile is not None and overlap >= tile:
+        raise ConfigError(f"tile_overlap={overlap} must be smaller than tile={tile}")
+
+
 @torch.no_grad()
 def tiled(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int | None, overlap: int = 16) -> Tensor:
     """``fn`` applied to (B, C, H, W) ``x`` in ``tile`` x ``tile`` pieces overlapping by
     ``overlap`` pixels, blended so tile seams do not show; ``fn`` may scale the image by an
     integer factor (super-resolution). ``tile=None`` or a small image: one call."""
+    check_tiling(tile, overlap)
     h, w = x.shape[-2:]
     if tile is None or (h <= tile and w <= tile):
         return fn(x)
-    if overlap >= tile:
-        raise ValueError(f"tile_overlap={overlap} must be smaller than tile={tile}")
     out = weight = None
     for top in tile_starts(h, tile, tile - overlap):
         for left in tile_starts(w, tile, tile - overlap):

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import logging
+import struct
+import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+import tifffile
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 from skimage import data as skdata
-from skimage import io as skio
+from tifffile import PHOTOMETRIC, PLANARCONFIG
 from torch import Tensor
 from torch.utils.data import Dataset
+from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 
 from regenlab.errors import ConfigError, UserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+TIFF_SUFFIXES = (".tif", ".tiff")
 log = logging.getLogger(__name__)
 
 # A fixed split by name of the natural images scikit-image ships inside its wheel (no download).
@@ -33,10 +39,11 @@ SKIMAGE_SPLITS: dict[str, tuple[str, ...]] = {
 
 
 def to_tensor(image: np.ndarray, channels: int) -> Tensor:
-    """HxW or HxWxC uint8/uint16/bool/float array -> (channels, H, W) float32 in [0, 1]."""
+    """HxW or HxWxC uint8/uint16/bool/float array -> (channels, H, W) float32 in [0, 1];
+    alpha is dropped."""
     x = TF.to_dtype(TF.to_image(image), torch.float32, scale=True)
-    if x.shape[0] == 4:  # RGBA: drop alpha
-        x = x[:3]
+    if x.shape[0] in (2, 4):  # gray or RGB with alpha: drop alpha
+        x = x[:-1]
     if channels == 1 and x.shape[0] == 3:
         return TF.rgb_to_grayscale(x)
     if channels == 3 and x.shape[0] == 1:
@@ -98,21 +105,38 @@ def skimage_images(
     return NamedImages([to_tensor(loaders[n](), channels) for n in names], names)
 
 
-def bit_depth(path: str | Path) -> int:
-    """16 for 16-bit (and 32-bit integer) images, else 8: what a restored copy keeps."""
-    with Image.open(path) as im:
-        return 16 if im.mode.startswith("I") else 8
-
-
-def write_image(image: Tensor, path: str | Path, bits: int = 8) -> None:
-    """(C, H, W) in [0, 1] -> 8- or 16-bit file; the format follows the suffix."""
+def write_image(array: np.ndarray, path: str | Path) -> None:
+    """(H, W, C) array -> file, in the array's own dtype (8/16-bit, float for TIFF); the
+    format follows the suffix. No metadata is copied: the pixels are already upright."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    array = image.clamp(0, 1).permute(1, 2, 0).squeeze(-1).cpu().numpy()
-    if bits == 16:
-        skio.imsave(path, (array * 65535).round().astype(np.uint16), check_contrast=False)
+    if path.suffix.lower() in TIFF_SUFFIXES and array.dtype != np.uint8:
+        photometric = "rgb" if array.shape[-1] >= 3 else "minisblack"
+        extrasamples = ["unassalpha"] if array.shape[-1] in (2, 4) else None
+        tifffile.imwrite(path, array, photometric=photometric, extrasamples=extrasamples)
+    elif array.dtype == np.uint8 or array.shape[-1] == 1:
+        Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(path, quality=95)
     else:
-        Image.fromarray((array * 255).round().astype(np.uint8)).save(path, quality=95)
+        write_png16(array, path)
+
+
+def write_png16(array: np.ndarray, path: Path) -> None:
+    """16-bit gray+alpha, RGB or RGBA PNG, which Pillow cannot write (it has no such
+    modes): unfiltered rows, zlib-compressed, as the PNG spec lays them out."""
+    h, w, c = array.shape
+    rows = array.astype(">u2").reshape(h, -1).view(np.uint8)
+    data = np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", w, h, 16, {2: 4, 3: 2, 4: 6}[c], 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data))
+        + chunk(b"IEND", b"")
+    )  # fmt: skip
 
 
 def dataset_images(
@@ -130,17 +154,102 @@ def dataset_images(
 
 
 def read_image(path: str | Path, channels: int) -> Tensor:
-    """Any PIL-readable file (palette, RGBA, 16-bit, bilevel...) -> (channels, H, W) in [0, 1]."""
+    """Any image file (palette, RGBA, 16-bit, float TIFF...) -> (channels, H, W) in [0, 1]."""
+    return to_tensor(checked_range(read_array(path), path), channels)
+
+
+def read_array(path: str | Path) -> np.ndarray:
+    """The pixels of an image file as (H, W, C) in the file's own dtype (uint8, uint16,
+    float...), turned upright by its EXIF orientation, as viewers show it.
+
+    Pillow reads most files; what it would truncate goes to a reader that keeps it:
+    16-bit colour PNGs to torchvision, 16-bit colour, float and 32-bit TIFFs to tifffile.
+    """
     try:
-        with Image.open(path) as im:
-            im.load()
-    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+        deep = deep_tiff(path) if Path(path).suffix.lower() in TIFF_SUFFIXES else None
+        if deep is not None:
+            array, orientation = deep
+        else:
+            with Image.open(path) as im:
+                orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+                array = pil_array(im, path)
+    except Image.DecompressionBombError as exc:
+        raise UserError(
+            f"refused {path}: {exc} (a corrupt or hostile file? split a large image you trust "
+            "into smaller files)"
+        ) from None
+    except (OSError, UnidentifiedImageError, SyntaxError, tifffile.TiffFileError) as exc:
         raise UserError(f"cannot read image {path}: {exc}") from None
+    array = array if array.ndim == 3 else array[..., None]
+    return np.ascontiguousarray(ORIENTATIONS.get(orientation, lambda a: a)(array))
+
+
+# EXIF orientation -> the turn that makes the (H, W, C) pixels upright (ImageOps.exif_transpose)
+ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def pil_array(im: Image.Image, path: str | Path) -> np.ndarray:
+    """Pillow's pixels; modes that hold indices or other colour spaces become RGB(A) or L."""
+    if im.format == "PNG" and im.mode in ("RGB", "RGBA", "LA"):  # maybe 16-bit: Pillow cuts it
+        with warnings.catch_warnings():  # torchvision 0.29 points to torchcodec, not installed
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pixels = decode_image(read_file(str(path)), ImageReadMode.UNCHANGED)
+        return pixels.permute(1, 2, 0).numpy()
     if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
         im = im.convert("RGBA" if "transparency" in im.info or im.mode == "PA" else "RGB")
-    elif im.mode in ("1", "LA"):
+    elif im.mode == "1":
         im = im.convert("L")
-    return to_tensor(np.array(im), channels)
+    return np.array(im)
+
+
+def deep_tiff(path: str | Path) -> tuple[np.ndarray, int] | None:
+    """(pixels, orientation) of a TIFF that Pillow would truncate or cannot read (16-bit
+    colour, float, 32-bit integer); None for the rest (8-bit, 16-bit gray, palette...),
+    which Pillow reads with every compression."""
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        plain = page.dtype == np.uint8 or (page.dtype == np.uint16 and page.samplesperpixel == 1)
+        if plain or page.photometric not in (PHOTOMETRIC.MINISBLACK, PHOTOMETRIC.RGB):
+            return None
+        pixels = page.imagelength * page.imagewidth
+        if pixels > 2 * Image.MAX_IMAGE_PIXELS:
+            raise Image.DecompressionBombError(
+                f"Image size ({pixels} pixels) exceeds limit of {2 * Image.MAX_IMAGE_PIXELS} pixels"
+            )
+        try:
+            array = page.asarray()
+        except ValueError as exc:  # a compression only the imagecodecs package decodes
+            raise OSError(exc) from None
+        if page.planarconfig == PLANARCONFIG.SEPARATE and array.ndim == 3:
+            array = np.moveaxis(array, 0, -1)
+        return array, page.tags.valueof("Orientation", 1)
+
+
+def checked_range(array: np.ndarray, path: str | Path) -> np.ndarray:
+    """``array`` if its values have a known [0, 1] scale: 8/16-bit integers, or floats
+    within [0, 1]. Others (32-bit integers, floats outside [0, 1]) would come out nearly
+    black or clipped, so they are refused with what to do."""
+    if np.issubdtype(array.dtype, np.floating):
+        lo, hi = float(np.min(array)), float(np.max(array))
+        if not (lo >= 0 and hi <= 1):
+            raise UserError(
+                f"{path} holds floats in [{lo:.4g}, {hi:.4g}]; float images are read in [0, 1]: "
+                "rescale it to [0, 1] (or save it as 16-bit)"
+            )
+    elif array.dtype not in (np.uint8, np.uint16, np.bool_):
+        raise UserError(
+            f"{path} holds {array.dtype} pixels, which have no fixed range; save it as 8- or "
+            "16-bit, or as float in [0, 1]"
+        )
+    return array
 
 
 def list_images(folder: Path) -> list[Path]:

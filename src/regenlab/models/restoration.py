@@ -16,7 +16,7 @@ from torchmetrics.functional.image import (
 from regenlab.data.loaders import gather_in_order
 from regenlab.degradations.resize import resize
 from regenlab.errors import ConfigError
-from regenlab.inference import self_ensemble, tiled
+from regenlab.inference import check_tiling, self_ensemble, tiled
 from regenlab.metrics import eval_means, full_precision, log_means
 from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
 from regenlab.nets.weights import load_weights_file
@@ -86,6 +86,7 @@ class RestorationModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.loss = loss if loss is not None else nn.L1Loss()
         self.crop_border, self.y_channel = crop_border, y_channel
+        check_tiling(tile, tile_overlap)
         self.tile, self.tile_overlap, self.ensemble = tile, tile_overlap, ensemble
         self.means = eval_means("loss")
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)

@@ -20,7 +20,7 @@ def conv_block(cin: int, cout: int) -> nn.Sequential:
 class UNet(nn.Module):
     """Encoder-decoder with skip connections; ``levels`` downsamplings by 2, width doubling.
 
-    Inputs of any size are reflect-padded to a multiple of ``2**levels`` and cropped back,
+    Inputs of any size (1x1 too) are reflect-padded to a multiple of ``2**levels`` and cropped back,
     so full test images need no resizing. ``residual`` adds the input to the output
     (the net learns the correction, as in DnCNN). ``out_channels`` defaults to ``channels``.
     """
@@ -48,7 +48,9 @@ class UNet(nn.Module):
         h, w = x.shape[-2:]
         m = 2**self.levels
         pad = (0, -w % m, 0, -h % m)
-        y = F.pad(x, pad, mode="reflect") if any(pad) else x
+        # reflection needs more pixels than it adds; tiny images (1x1...) repeat their edge
+        mode = "reflect" if pad[1] < w and pad[3] < h else "replicate"
+        y = F.pad(x, pad, mode=mode) if any(pad) else x
         skips = [self.inc(y)]
         for down in self.down:
             skips.append(down(F.max_pool2d(skips[-1], 2)))
