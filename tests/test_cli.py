@@ -12,7 +12,9 @@ from tests.conftest import run_cli
 # (arguments, expected exit code, text the message must contain); each a user mistake
 BAD_TRAIN = [
     (["model=foo"], 1, "Could not find 'model/foo'\n\nAvailable options in 'model':"),
-    (["foo.bar=1"], 1, "Could not override 'foo.bar'"),
+    (["foo.bar=1"], 2, "error: foo.bar is not in the config (from 'foo.bar=1')"),
+    (["trainer.max_step=5"], 2, "error: trainer.max_step is not in the config (from "
+     "'trainer.max_step=5'); did you mean trainer.max_steps?"),
     (["degradation.sigma=-5"], 2, "error: degradation: sigma must be >= 0, got -5"),
     (["degradation=jpeg", "degradation.quality=[0,50]"], 2, "quality must be in [1, 100], got 0"),
     (["degradation=downsample_x4", "degradation.scale=2.5"], 2, "scale must be an integer"),

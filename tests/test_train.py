@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import lightning as L
@@ -15,6 +16,7 @@ from regenlab.callbacks import ProgressBar
 from regenlab.errors import UserError
 from regenlab.eval import evaluate
 from regenlab.train import train
+from regenlab.utils.config import check_override_keys
 
 TINY = [
     "debug=limit",
@@ -186,3 +188,24 @@ def test_a_key_the_trainer_does_not_take_is_one_line_before_anything_runs(make_c
     with pytest.raises(UserError, match=f"trainer.{key} is not an argument of .*; {hint}"):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "config.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["trainer.max_step=5"], "did you mean trainer.max_steps?"),
+     (["trainr.max_steps=5"], "did you mean trainer.max_steps?"),
+     (["model=dncnn", "model.net.dept=3"], "did you mean model.net.depth?"),  # in the group chosen
+     (["-m", "seed=1,2", "data.crop_sise=8"], "did you mean data.crop_size?"),
+     (["foo=1"], "foo is not in the config (from 'foo=1'); check its spelling")],
+)  # fmt: skip
+def test_a_mistyped_override_names_the_key_meant(args, message):
+    """Hydra said "To append to your config use +trainer.max_step=5": a typo kept as a new
+    key that nothing reads."""
+    with pytest.raises(UserError, match=re.escape(message)):
+        check_override_keys(args)
+
+
+def test_overrides_that_hydra_accepts_pass_the_key_check():
+    args = ["experiment=denoise", "data.crop_size=32", "seed=3", "+trainer.foo=1", "~tags",
+            "hydra.run.dir=x", "model.net.width=8", "--cfg", "job"]  # fmt: skip
+    check_override_keys(args)

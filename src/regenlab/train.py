@@ -8,6 +8,7 @@ regenlab-train experiment=denoise_blind          # a recipe from conf/experiment
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
     check_new_run_dir,
+    check_override_keys,
     check_trainer_keys,
     check_write_paths,
     instantiate_all,
@@ -285,10 +287,16 @@ def train_and_report(cfg: DictConfig) -> float | None:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def run(cfg: DictConfig) -> float | None:
     """The value returned is what a Hydra sweeper (e.g. Optuna) optimises."""
     one_line_per_event()
     return sweep_job(train, cfg) if in_multirun() else train_and_report(cfg)
+
+
+def main() -> None:
+    """``regenlab-train``: a mistyped key is one line naming the key meant, then Hydra."""
+    report_user_errors(check_override_keys)(sys.argv[1:])
+    run()
 
 
 if __name__ == "__main__":

@@ -163,6 +163,63 @@ def check_trainer_keys(trainer_cfg: DictConfig) -> None:
         raise UserError(f"trainer.{key} is not an argument of Lightning's Trainer; {hint}")
 
 
+def check_override_keys(argv: list[str], config_name: str = "train") -> None:
+    """A ``key=value`` override whose key the config lacks: one line that names the key
+    probably meant. Hydra's own message is five lines suggesting ``+key=value``, which turns
+    a typo (``trainer.max_step=5``) into a new key that nothing reads."""
+    from hydra import compose, initialize_config_dir
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    if {"--version", "--help", "-h", "--hydra-help", "--info", "-i"} & set(argv):
+        return
+    try:
+        lines = get_args_parser().parse_known_args(argv)[0].overrides
+        overrides = OverridesParser.create().parse_overrides(lines)
+    except (HydraException, SystemExit):
+        return  # Hydra reports what it cannot parse
+    groups = [o for o in overrides if o.package is not None or "/" in o.key_or_group
+              or (conf_dir() / o.key_or_group).is_dir()]  # fmt: skip
+    keys = [o for o in overrides if o not in groups and not o.key_or_group.startswith("hydra.")
+            and not (o.is_add() or o.is_delete() or o.is_force_add())]  # fmt: skip
+    if not keys or any(o.is_sweep_override() for o in groups):
+        return
+    try:
+        with initialize_config_dir(CONF_DIR, version_base="1.3"):
+            cfg = compose(config_name, overrides=[o.input_line for o in groups])
+    except HydraException:
+        return  # a missing group option: Hydra lists the options itself
+    finally:
+        GlobalHydra.instance().clear()
+    for override in keys:
+        meant = closest_key(cfg, override.key_or_group)
+        if meant != override.key_or_group:
+            hint = f"did you mean {meant}?" if meant else "check its spelling"
+            raise UserError(
+                f"{override.key_or_group} is not in the config (from '{override.input_line}'); "
+                f"{hint} (+{override.input_line} would add it as a new key)"
+            )
+
+
+def closest_key(cfg: DictConfig, key: str) -> str | None:
+    """``key`` if the config has it, else the nearest existing key (each missing part
+    replaced by its closest sibling), else None."""
+    node: Any = OmegaConf.to_container(cfg, resolve=False)  # resolvers need a running Hydra
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict):
+            return key  # a list index or a value: Hydra checks the rest
+        if part not in node:
+            close = difflib.get_close_matches(part, list(node), n=1)
+            if not close:
+                return None
+            parts[i] = part = close[0]
+        node = node[part]
+    return ".".join(parts)
+
+
 WRITE_KEYS = ("dirpath", "save_dir", "save_path", "default_root_dir")
 
 
