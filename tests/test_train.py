@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from regenlab.callbacks import ProgressBar
@@ -209,3 +211,24 @@ def test_overrides_that_hydra_accepts_pass_the_key_check():
     args = ["experiment=denoise", "data.crop_size=32", "seed=3", "+trainer.foo=1", "~tags",
             "hydra.run.dir=x", "model.net.width=8", "--cfg", "job"]  # fmt: skip
     check_override_keys(args)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "size", "need"), [([], 5, 6), (["model.net.levels=4"], 8, 9)]
+)
+def test_an_eval_image_too_small_for_the_model_is_refused_before_training(
+    make_cfg, tmp_path, overrides, size, need
+):
+    """It failed in the first validation (SSIM's window, the U-Net's padding): a lost epoch."""
+    rng = np.random.default_rng(0)
+    for split, shape in (("train", 32), ("val", 32), ("test", size)):
+        (tmp_path / "images" / split).mkdir(parents=True)
+        pixels = rng.integers(0, 256, (shape, shape), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / "images" / split / "tiny.png")
+    folder = ["data=folder", f"data.images.root={tmp_path}/images", "data.eval_crop=null"]
+    cfg = make_cfg(*TINY, *folder, *overrides, subdir="run")
+    with pytest.raises(
+        UserError, match=rf"test image 'tiny.png' is {size}x{size}, smaller than the {need}x{need}"
+    ):
+        train(cfg)
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -75,6 +75,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         check_training_length(cfg)
         if cfg.get("ckpt_path"):
             check_start_checkpoint(model, cfg.ckpt_path)
+    if hasattr(datamodule, "check_eval_sizes"):  # before training, not after its first epoch
+        datamodule.check_eval_sizes(max(getattr(m, "min_size", 1) for m in model.modules()))
     if cfg.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):

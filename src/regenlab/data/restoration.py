@@ -123,6 +123,15 @@ class DegradedImages(Dataset):
     def __len__(self) -> int:
         return len(self.images) * self.repeats
 
+    def sizes(self) -> list[tuple[str, int, int]]:
+        """(name, H, W) of each clean image as evaluated, without degrading it."""
+        sizes = []
+        for i in range(len(self.images)):
+            clean, name = self.images[i]
+            h, w = self.crop.size if self.crop else clean.shape[-2:]  # CenterCrop pads
+            sizes.append((name, h - h % self.multiple_of, w - w % self.multiple_of))
+        return sizes
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         clean, name = self.images[i // self.repeats]
         name = f"{name}#{i % self.repeats}" if self.repeats > 1 else name
@@ -189,6 +198,21 @@ class RestorationDataModule(L.LightningDataModule):
                     images, self.degradation, hp.eval_seed, hp.eval_crop, hp.multiple_of,
                     hp.eval_repeats,
                 )  # fmt: skip
+
+    def check_eval_sizes(self, min_size: int) -> None:
+        """Every val/test image must be at least ``min_size`` pixels high and wide (what
+        the model and its metrics take): checked before training, not after an epoch."""
+        self.setup("validate")
+        for split, dataset in self.datasets.items():
+            if not isinstance(dataset, DegradedImages):
+                continue
+            for name, h, w in dataset.sizes():
+                if min(h, w) < min_size:
+                    raise ConfigError(
+                        f"{split} image '{name}' is {h}x{w}, smaller than the {min_size}x"
+                        f"{min_size} this model and its metrics need; leave it out of the "
+                        f"{split} images or set data.eval_crop>={min_size}"
+                    )
 
     def _loader(self, split: str, batch_size: int, sampler: Sampler | None) -> DataLoader:
         hp = self.hparams

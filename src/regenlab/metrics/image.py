@@ -15,6 +15,9 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
+# SSIM's 11x11 window is reflect-padded by 5 pixels, which needs images of 6 or more
+SSIM_MIN_SIZE = 6
+
 
 def to_8bit(x: Tensor) -> Tensor:
     """Clip to [0, 1] and round to the 256 levels of an 8-bit image (still float in [0, 1])."""

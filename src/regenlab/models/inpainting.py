@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from regenlab.masks import composite
 from regenlab.metrics import full_precision
+from regenlab.metrics.image import SSIM_MIN_SIZE
 from regenlab.metrics.inpainting import InpaintingMetrics
 from regenlab.models.adversarial import AdversarialModule
 
@@ -44,6 +45,7 @@ class InpaintingModule(AdversarialModule):
             generator, critic, loss, optimizer_g, optimizer_d, critic_steps, adversarial_weight
         )
         self.hole_weight, self.valid_weight = hole_weight, valid_weight
+        self.min_size = SSIM_MIN_SIZE  # of val/test images (the generator adds its own)
         self.metrics = nn.ModuleDict({s: InpaintingMetrics() for s in ("val", "test")})
 
     def split(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:

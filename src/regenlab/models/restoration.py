@@ -18,7 +18,7 @@ from regenlab.degradations.resize import resize
 from regenlab.errors import ConfigError
 from regenlab.inference import check_tiling, self_ensemble, tiled
 from regenlab.metrics import eval_means, full_precision, log_means
-from regenlab.metrics.image import crop_border, image_metrics, rgb_to_y, to_8bit
+from regenlab.metrics.image import SSIM_MIN_SIZE, crop_border, image_metrics, rgb_to_y, to_8bit
 from regenlab.nets.weights import load_weights_file
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -89,6 +89,7 @@ class RestorationModule(L.LightningModule):
         check_tiling(tile, tile_overlap)
         self.tile, self.tile_overlap, self.ensemble = tile, tile_overlap, ensemble
         self.means = eval_means("loss")
+        self.min_size = SSIM_MIN_SIZE + 2 * crop_border  # of val/test images (nets add theirs)
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
         self.views = views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(

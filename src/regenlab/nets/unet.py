@@ -44,6 +44,12 @@ class UNet(nn.Module):
         self.levels = levels
         self.residual = residual and out_channels == channels
 
+    @property
+    def min_size(self) -> int:
+        """The smallest H and W it takes: the reflect padding to a multiple of
+        ``2**levels`` must be shorter than the image."""
+        return 2**self.levels // 2 + 1
+
     def forward(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
         m = 2**self.levels
@@ -75,6 +81,11 @@ class UNetSR(nn.Module):
         self.body = UNet(channels, width, levels, residual=False, out_channels=channels * scale**2)
         self.shuffle = nn.PixelShuffle(scale)
         self.scale = scale
+
+    @property
+    def min_size(self) -> int:
+        """In output (high-resolution) pixels: the U-Net runs on the input."""
+        return self.body.min_size * self.scale
 
     def forward(self, x: Tensor) -> Tensor:
         up = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
