@@ -120,3 +120,12 @@ def test_eval_and_predict_build_nothing_from_a_crafted_run_dir(tmp_path, where, 
     with pytest.raises(UserError, match=rf"_target_={target}"):
         load_run(run)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("text", ["model: [unclosed\n", "- a list\n", "just text"])
+def test_a_damaged_config_yaml_is_one_line(tmp_path, text):
+    from regenlab.utils.run import load_run_config
+
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(UserError, match=r"config.yaml.*is the run dir damaged\?"):
+        load_run_config(tmp_path)

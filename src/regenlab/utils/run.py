@@ -151,7 +151,7 @@ def load_run_config(run_dir: str | Path) -> DictConfig:
         raise UserError(
             f"cannot read {path} ({type(exc).__name__}): is the run dir damaged?"
         ) from None
-    if not isinstance(cfg, DictConfig):
-        raise UserError(f"{path} is not a run config (a mapping of keys); is the run dir damaged?")
+    if not isinstance(cfg, DictConfig) or "model" not in cfg:
+        raise UserError(f"{path} is not a run config (no model: key); is the run dir damaged?")
     check_trusted(cfg, path)
     return cfg
