@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from regenlab.train import train
 from tests.conftest import run_cli
+from tests.test_test_sets import write_images
 
 COMMON = ["trainer=ddp_cpu", "debug=limit", "callbacks.progress_bar=null"]
 RUNS = {
@@ -46,17 +47,23 @@ def test_two_process_ddp_trains_and_logs_once(tmp_path, method):
 
 def per_image(path: Path) -> list[dict[str, Any]]:
     rows = csv.DictReader(path.read_text().splitlines())
-    return [{k: v if k == "name" else float(v) for k, v in r.items()} for r in rows]
+    return [{k: v if k in ("name", "set") else float(v) for k, v in r.items()} for r in rows]
 
 
 @pytest.mark.slow
-def test_ddp_evaluates_every_image_once_as_a_single_process_does(make_cfg, tmp_path):
+@pytest.mark.parametrize("named_sets", [False, True])
+def test_ddp_evaluates_every_image_once_as_a_single_process_does(make_cfg, tmp_path, named_sets):
     """3 test and 2 val images on 2 ranks: Lightning's sampler padded rank 1 with a repeat
     of the first image, and per_image.csv held rank 0's share only. With lr=0 both runs
-    keep the same initial weights, so every metric must agree."""
+    keep the same initial weights, so every metric must agree. Named test sets (3 and 2
+    images) are each evaluated and gathered the same way."""
     args = ["model.net.width=4", "model.optimizer.lr=0", "data.crop_size=16",
             "data.eval_crop=32", "data.batch_size=2", "data.samples_per_epoch=4",
             "trainer.max_steps=2", "trainer.enable_model_summary=false"]  # fmt: skip
+    if named_sets:
+        write_images(tmp_path / "sets" / "a", 3)
+        write_images(tmp_path / "sets" / "b", 2, seed=1)
+        args += [f"+test_sets.a={tmp_path}/sets/a", f"+test_sets.b={tmp_path}/sets/b"]
     single = train(make_cfg(*args, subdir="single"))
     (tmp_path / "ddp").mkdir()
     result = run_cli("regenlab-train", "trainer=ddp_cpu", "callbacks.progress_bar=null", *args,
@@ -64,10 +71,15 @@ def test_ddp_evaluates_every_image_once_as_a_single_process_does(make_cfg, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = (tmp_path / "ddp" / "outputs" / "train").glob("*/*")
     ddp = json.loads((run / "metrics.json").read_text())
-    assert "val/psnr_best" in single and "test/loss" in single
+    assert "val/psnr_best" in single and ("test/a/loss" if named_sets else "test/loss") in single
     assert {k: ddp[k] for k in single} == pytest.approx(single, abs=1e-5)
     rows = per_image(run / "per_image.csv")
-    assert [r["name"] for r in rows] == ["camera", "astronaut", "coffee"]
+    if named_sets:
+        names = [(r["set"], r["name"]) for r in rows]
+        assert names == [("a", "im00.png"), ("a", "im01.png"), ("a", "im02.png"),
+                         ("b", "im00.png"), ("b", "im01.png")]  # fmt: skip
+    else:
+        assert [r["name"] for r in rows] == ["camera", "astronaut", "coffee"]
     assert rows == [
         pytest.approx(r, abs=1e-5) for r in per_image(tmp_path / "single" / "per_image.csv")
     ]

@@ -232,7 +232,7 @@ def evaluate(
     datamodule = instantiate_datamodule(cfg)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = trainer.test(model, datamodule=datamodule, verbose=False)
-    metrics = {k: float(v) for k, v in results[0].items()}
+    metrics = {k: float(v) for r in results for k, v in r.items()}  # one dict per test set
     atomic_write(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     checkpoint = str(checkpoint) if checkpoint else None
     save_metrics(

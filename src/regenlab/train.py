@@ -96,7 +96,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
                 best_score = {f"{checkpoint.monitor}_best": float(checkpoint.best_model_score)}
         training = training_record(trainer)
     results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-    metrics = {k: float(v) for k, v in (results[0] if results else {}).items()} | best_score
+    metrics = {k: float(v) for r in results for k, v in r.items()} | best_score  # all test sets
     log_hparams(trainer, cfg, metrics)
     out = Path(cfg.paths.output_dir).resolve()
     best_rel = str(Path(best).resolve().relative_to(out)) if best else None

@@ -274,17 +274,16 @@ def split_folder(root: str | Path, split: str) -> Path:
     return folder
 
 
-def folder_images(
-    root: str | Path, split: str, channels: int = 1, skip_bad: bool = False
+def read_folder(
+    folder: Path, channels: int, skip_bad: bool = False, files: Sequence[Path] | None = None
 ) -> NamedImages:
-    """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative.
+    """``files`` (default: every image under ``folder``) named relative to ``folder``.
 
     An unreadable file stops the run with its name, unless ``skip_bad``: then it is left out
     with one warning that counts them.
     """
-    folder = split_folder(root, split)
     images, names, bad = [], [], []
-    for path in list_images(folder):
+    for path in list_images(folder) if files is None else files:
         try:
             images.append(read_image(path, channels))
         except UserError as exc:
@@ -300,6 +299,69 @@ def folder_images(
     if not images:
         raise UserError(f"no readable images in {folder}")
     return NamedImages(images, names)
+
+
+def image_set(folder: str | Path, channels: int = 1) -> NamedImages:
+    """Every image under ``folder`` (a named test set such as Set12: no split subfolders)."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir() or not list_images(folder):
+        raise UserError(
+            f"no images in {folder}; a test set is a folder of images "
+            f"({', '.join(IMAGE_SUFFIXES)}, searched recursively)"
+        )
+    return read_folder(folder, channels)
+
+
+def carve_val(files: list[Path], val_count: int | None, val_fraction: float, seed: int) -> set:
+    """The validation files of a folder without splits: ``val_count`` of them (default
+    ``val_fraction`` of the folder, at least 1), drawn with ``seed``, so the split is the same
+    in every run with the same files and settings (and never overlaps training)."""
+    count = round(val_fraction * len(files)) if val_count is None else val_count
+    count = max(count, 1) if val_count is None else count
+    if not 1 <= count < len(files):
+        raise ConfigError(
+            f"data.images: {count} validation images of the {len(files)} in the folder leave "
+            "no training or no validation images; set data.images.val_count to 1.."
+            f"{len(files) - 1}"
+        )
+    order = np.random.default_rng(seed).permutation(len(files))
+    return {files[i] for i in order[:count]}
+
+
+def folder_images(
+    root: str | Path,
+    split: str,
+    channels: int = 1,
+    skip_bad: bool = False,
+    val_count: int | None = None,
+    val_fraction: float = 0.05,
+    split_seed: int = 0,
+) -> NamedImages:
+    """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative.
+
+    A ``root`` without a train/ subfolder is a plain folder of training images (Train400):
+    validation is carved out of it (``carve_val``) and the test images come from named test
+    sets (``test_sets``). Unreadable files: see ``read_folder``.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir() or any((root / s).is_dir() for s in ("train", "val", "test")):
+        folder = split_folder(root, split)
+        return read_folder(folder, channels, skip_bad)
+    if split == "test":
+        raise UserError(
+            f"{root} has no train/val/test subfolders, so it is read as training images only "
+            "(validation carved out of it); give the test images as named sets, e.g. "
+            "+test_sets.set12=<folder>"
+        )
+    files = list_images(root)
+    if not files:
+        raise UserError(f"no images in {root} (any of {', '.join(IMAGE_SUFFIXES)}, recursively)")
+    val = carve_val(files, val_count, val_fraction, split_seed)
+    if split == "val":
+        log.info("validation: %d of the %d images of %s (split_seed=%d)", len(val), len(files),
+                 root, split_seed)  # fmt: skip
+    chosen = [f for f in files if (f in val) == (split == "val")]
+    return read_folder(root, channels, skip_bad, chosen)
 
 
 def paired_images(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import lightning as L
@@ -12,7 +13,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
-from regenlab.data.images import NamedImages
+from regenlab.data.images import NamedImages, image_set
 from regenlab.data.loaders import check_train_batches, eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
@@ -147,6 +148,10 @@ class RestorationDataModule(L.LightningDataModule):
     Training crops are degraded on the device, as one batch, after the transfer
     (``on_after_batch_transfer``), with a generator seeded from ``seed`` and the rank;
     its state is checkpointed so a resumed run draws the same degradations.
+
+    ``test_sets`` (name -> folder of images, e.g. ``{set12: .../Set12, bsd68: .../BSD68}``)
+    replace the test split by several named sets, one test dataloader each, in that order
+    (``test_splits``: ``test/<name>``); each is degraded and seeded like the test split.
     """
 
     def __init__(
@@ -166,6 +171,7 @@ class RestorationDataModule(L.LightningDataModule):
         eval_seed: int = 0,
         multiple_of: int = 1,
         eval_repeats: int = 1,
+        test_sets: Mapping[str, str | None] | None = None,
     ):
         super().__init__()
         check_ints(
@@ -178,7 +184,14 @@ class RestorationDataModule(L.LightningDataModule):
             raise ConfigError(
                 f"data.crop_size={crop_size} must be a multiple of data.multiple_of={multiple_of}"
             )
-        self.save_hyperparameters(ignore=["images", "degradation"], logger=False)
+        self.test_sets = {k: v for k, v in (test_sets or {}).items() if v is not None}
+        for name, folder in self.test_sets.items():
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", str(name)) or not isinstance(folder, str):
+                raise ConfigError(
+                    f"test_sets.{name}: expected a name of letters, digits, '_' or '-' (it "
+                    f"becomes part of metric names, test/<name>/psnr) and a folder; got {folder!r}"
+                )
+        self.save_hyperparameters(ignore=["images", "degradation", "test_sets"], logger=False)
         self.images, self.degradation = images, degradation
         self.datasets: dict[str, Dataset] = {}
         self.generator: torch.Generator | None = None
@@ -191,12 +204,11 @@ class RestorationDataModule(L.LightningDataModule):
             self.datasets["train"] = RandomCrops(
                 train, hp.crop_size, hp.samples_per_epoch, hp.augment, hp.seed
             )
-        for split in ("val", "test"):
+        for split in ("val", *self.test_splits):
             if split not in self.datasets:
-                images = self.images(split=split, channels=hp.channels)
                 self.datasets[split] = DegradedImages(
-                    images, self.degradation, hp.eval_seed, hp.eval_crop, hp.multiple_of,
-                    hp.eval_repeats,
+                    self._eval_images(split), self.degradation, hp.eval_seed, hp.eval_crop,
+                    hp.multiple_of, hp.eval_repeats,
                 )  # fmt: skip
 
     def check_eval_sizes(self, min_size: int) -> None:
@@ -213,6 +225,16 @@ class RestorationDataModule(L.LightningDataModule):
                         f"{min_size} this model and its metrics need; leave it out of the "
                         f"{split} images or set data.eval_crop>={min_size}"
                     )
+
+    @property
+    def test_splits(self) -> list[str]:
+        """``test``, or ``test/<name>`` for each named test set."""
+        return [f"test/{n}" for n in self.test_sets] if self.test_sets else ["test"]
+
+    def _eval_images(self, split: str) -> NamedImages:
+        if split.startswith("test/"):
+            return image_set(self.test_sets[split.removeprefix("test/")], self.hparams.channels)
+        return self.images(split=split, channels=self.hparams.channels)
 
     def _loader(self, split: str, batch_size: int, sampler: Sampler | None) -> DataLoader:
         hp = self.hparams
@@ -231,9 +253,14 @@ class RestorationDataModule(L.LightningDataModule):
         sampler = eval_sampler(self, self.datasets["val"])
         return self._loader("val", self.hparams.eval_batch_size, sampler)
 
-    def test_dataloader(self) -> DataLoader:
-        sampler = eval_sampler(self, self.datasets["test"])
-        return self._loader("test", self.hparams.eval_batch_size, sampler)
+    def test_dataloader(self) -> DataLoader | list[DataLoader]:
+        loaders = [
+            self._loader(
+                split, self.hparams.eval_batch_size, eval_sampler(self, self.datasets[split])
+            )
+            for split in self.test_splits
+        ]
+        return loaders if self.test_sets else loaders[0]
 
     def _train_generator(self, device: torch.device) -> torch.Generator:
         if self.generator is None or self.generator.device != device:

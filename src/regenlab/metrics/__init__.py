@@ -17,7 +17,7 @@ def full_precision(x: Tensor) -> AbstractContextManager:
     return torch.autocast(x.device.type, enabled=False)
 
 
-def eval_means(*names: str) -> nn.ModuleDict:
+def eval_means(*names: str, stages: tuple[str, ...] = ("val", "test")) -> nn.ModuleDict:
     """``means[stage][name]``: a weighted mean per value logged each val/test batch.
 
     Under DDP torchmetrics sums value x batch size and the batch sizes over the ranks. Not
@@ -27,7 +27,7 @@ def eval_means(*names: str) -> nn.ModuleDict:
     return nn.ModuleDict(
         {
             stage: nn.ModuleDict({n: MeanMetric(nan_strategy="disable") for n in names})
-            for stage in ("val", "test")
+            for stage in stages
         }
     )
 
@@ -36,7 +36,10 @@ def log_means(
     module: L.LightningModule, means: nn.ModuleDict, stage: str, values: dict[str, Tensor],
     batch_size: int,
 ) -> None:  # fmt: skip
-    """Update and log ``means[stage]`` as ``<stage>/<name>`` with this batch's ``values``."""
+    """Update and log ``means[stage]`` as ``<stage>/<name>`` with this batch's ``values``
+    (named test sets are stages of their own: ``test/<set>/<name>``)."""
     for name, value in values.items():
         means[stage][name].update(value, weight=batch_size)
-        module.log(f"{stage}/{name}", means[stage][name], batch_size=batch_size)
+        module.log(
+            f"{stage}/{name}", means[stage][name], batch_size=batch_size, add_dataloader_idx=False
+        )

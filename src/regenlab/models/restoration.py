@@ -91,19 +91,30 @@ class RestorationModule(L.LightningModule):
         self.means = eval_means("loss")
         self.min_size = SSIM_MIN_SIZE + 2 * crop_border  # of val/test images (nets add theirs)
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
-        self.views = views = ["", "_y"] if y_channel else [""]
+        self.test_rows: dict[str, list[dict[str, Any]]] = {}  # the same, per test set
+        self.views = ["", "_y"] if y_channel else [""]
         self.metrics = nn.ModuleDict(
+            {stage: self._stage_metrics(stage) for stage in ("val", "test")}
+        )
+        self.test_stages = ["test"]
+
+    def _stage_metrics(self, stage: str) -> nn.ModuleDict:
+        return nn.ModuleDict(
             {
-                stage: nn.ModuleDict(
-                    {
-                        f"{which}{view}": image_metrics(f"{stage}/", postfix=f"{view}{suffix}")
-                        for view in views
-                        for which, suffix in (("output", ""), ("input", "_input"))
-                    }
-                )
-                for stage in ("val", "test")
+                f"{which}{view}": image_metrics(f"{stage}/", postfix=f"{view}{suffix}")
+                for view in self.views
+                for which, suffix in (("output", ""), ("input", "_input"))
             }
         )
+
+    def setup(self, stage: str) -> None:
+        """Metrics for each named test set of the datamodule (``test/<name>/psnr``), made here
+        so that they move to the device and sync across processes like the others."""
+        self.test_stages = list(getattr(self.trainer.datamodule, "test_splits", ["test"]))
+        for name in self.test_stages:
+            if name not in self.metrics:
+                self.metrics[name] = self._stage_metrics(name)
+                self.means.update(eval_means("loss", stages=(name,)))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -145,22 +156,33 @@ class RestorationModule(L.LightningModule):
             if name.endswith("_y"):
                 which, target = rgb_to_y(which), rgb_to_y(target)
             metric.update(which, target)
-            self.log_dict(metric, batch_size=len(clean), prog_bar=name == "output")
-        if stage == "test":
-            self.per_image += per_image_rows(names, pairs, self.views)
+            self.log_dict(
+                metric, batch_size=len(clean), prog_bar=name == "output", add_dataloader_idx=False
+            )
+        if stage.startswith("test"):
+            named = {"set": stage.removeprefix("test/")} if stage != "test" else {}
+            rows = [named | row for row in per_image_rows(names, pairs, self.views)]
+            self.test_rows.setdefault(stage, []).extend(rows)
         return {"restored": restored, "degraded": degraded}
 
     def on_test_epoch_start(self) -> None:
-        self.per_image = []
+        self.per_image, self.test_rows = [], {}
 
     def on_test_epoch_end(self) -> None:
-        self.per_image = gather_in_order(self.trainer, self.per_image)  # DDP: every rank's rows
+        # DDP: every rank's rows, gathered set by set so each set keeps its image order
+        self.per_image = [
+            row
+            for stage in self.test_stages
+            for row in gather_in_order(self.trainer, self.test_rows.get(stage, []))
+        ]
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
         return self._evaluate(batch, "val")
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
-        return self._evaluate(batch, "test")
+    def test_step(
+        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, Tensor]:
+        return self._evaluate(batch, self.test_stages[dataloader_idx])
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.optimizer_factory(params=self.parameters())

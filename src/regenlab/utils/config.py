@@ -260,11 +260,20 @@ def check_new_run_dir(cfg: DictConfig) -> None:
 
 
 def instantiate_datamodule(cfg: DictConfig) -> Any:
-    """``data``, given the top-level ``degradation`` when the run has one (restoration).
+    """``data``, given the top-level ``degradation`` when the run has one (restoration), and
+    the top-level ``test_sets`` (name -> folder) when there are any.
 
     The degradation is built on its own first, so its errors name ``degradation``.
     """
+    test_sets = cfg.get("test_sets")
+    if test_sets is not None and not isinstance(test_sets, DictConfig):
+        raise UserError(
+            f"test_sets must map names to folders (+test_sets.set12=<dir>), got {test_sets!r}"
+        )
     if cfg.get("degradation") is None:
+        if test_sets:
+            raise UserError("test_sets (named test folders) work for restoration runs only")
         return instantiate(cfg.data)
     degradation = instantiate(cfg.degradation)  # an object, so it is passed, not merged
-    return instantiate(cfg.data, _partial_=True)(degradation=degradation)
+    named = {"test_sets": OmegaConf.to_container(test_sets, resolve=True)} if test_sets else {}
+    return instantiate(cfg.data, _partial_=True)(degradation=degradation, **named)
