@@ -3,23 +3,50 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+# TORCH_INDEX=<url>: torch and torchvision from that index instead of PyPI, e.g. pytorch's CPU
+# wheels (~200 MB instead of ~4 GB of CUDA libraries): see README.md, Install
+TORCH_INDEX ?=
+TORCH_PINS := $(shell grep -oE '^torch(vision)?==[^ ]+' $(LOCK))
 ARGS ?=
 RUN ?=
 NOW := $(shell date +%Y-%m-%d_%H-%M-%S)
 PAPER := outputs/paper/$(NOW)
 
-.PHONY: train test test-fast eval compare tensorboard lint format bench clean help \
+.PHONY: venv lock train test test-fast eval compare tensorboard lint format bench clean help \
 	paper-denoise paper-generation paper-inpainting
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+# Exactly the versions in requirements.lock, each checked against its hash (--no-deps: the lock
+# is complete, nothing else comes in; pip check confirms it), then regenlab itself (built with
+# the locked hatchling).
+# With TORCH_INDEX, the lock less torch's own stack (torch, torchvision, triton, nvidia-*,
+# cuda-*), then torch and torchvision at the locked versions from that index, their other
+# dependencies already there: checked by pip's HTTPS only (that index's files have other
+# hashes than PyPI's, which the lock holds).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -e '.[dev]'
+ifeq ($(TORCH_INDEX),)
+	$(BIN)/pip install --no-deps --require-hashes -r $(LOCK)
+else
+	awk '/^[a-z0-9]/ { skip = /^(torch|torchvision|triton)==|^(nvidia|cuda)-/ } !skip' \
+		$(LOCK) > $(VENV)/no-torch.lock
+	$(BIN)/pip install --no-deps --require-hashes -r $(VENV)/no-torch.lock
+	$(BIN)/pip install --index-url $(TORCH_INDEX) $(TORCH_PINS)
+endif
+	$(BIN)/pip install --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
+
+venv: $(STAMP)  ## set up .venv only (a fresh one takes TORCH_INDEX=<url>: see README)
+
+# Every platform and Python >= 3.10 (pyproject's requires-python); pins already in the lock stay
+# unless ARGS="--upgrade" or ARGS="--upgrade-package rich"
+lock: $(STAMP)  ## re-resolve requirements.lock from pyproject.toml (needs PyPI)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
+		--generate-hashes --custom-compile-command "make lock" -q -o $(LOCK) $(ARGS)
 
 train: $(STAMP)  ## train the default experiment (override with ARGS="model=dncnn ...")
 	$(BIN)/regenlab-train $(ARGS)
