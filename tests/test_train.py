@@ -141,7 +141,7 @@ def test_a_run_that_stops_mid_epoch_still_saves_its_final_weights(make_cfg, tmp_
     assert torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)["global_step"] == 6
 
 
-@pytest.mark.parametrize("max_epochs, description", [(-1, "Steps (epoch 3)"), (5, "Epoch 3/4")])
+@pytest.mark.parametrize("max_epochs, description", [(-1, "Steps"), (5, "Epoch 3/4")])
 def test_progress_bar_describes_step_sized_runs(max_epochs, description):
     """Runs here are sized in steps (``max_epochs: -1``): Lightning's bar read 'Epoch 3/-2'."""
     bar = ProgressBar()
@@ -150,33 +150,53 @@ def test_progress_bar_describes_step_sized_runs(max_epochs, description):
 
 
 class BarPositions(L.Callback):
-    """(completed, total) of the training bar after each batch."""
+    """(completed, total) of the training bar before the first batch and after each."""
 
     def __init__(self, bar: ProgressBar):
         self.bar, self.seen = bar, []
 
-    def on_train_batch_end(self, trainer, *args) -> None:
+    def record(self) -> None:
         task = self.bar.train_progress_bar
         self.seen.append((int(task.completed), task.total))
 
+    def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        if not self.seen:
+            self.record()
 
-@pytest.mark.parametrize(
-    ("max_epochs", "expected"),
-    [(-1, [(step, 7) for step in range(1, 8)]),  # one bar: the run's steps, so its ETA
-     (3, [(i, 3) for _ in range(3) for i in (1, 2, 3)])],  # Lightning's bar per epoch
-)  # fmt: skip
-def test_a_step_sized_run_has_one_bar_against_max_steps(max_epochs, expected):
+    def on_train_batch_end(self, trainer, *args) -> None:
+        self.record()
+
+
+def fit_with_bar(
+    max_epochs: int, max_steps: int, ckpt_path: Path | None = None
+) -> tuple[L.Trainer, list]:
+    """A tiny fit, 3 batches an epoch, with the bar; the bar's positions."""
     from lightning.pytorch.demos.boring_classes import BoringModel
 
     bar = ProgressBar()
     positions = BarPositions(bar)
     trainer = L.Trainer(
-        max_epochs=max_epochs, max_steps=7 if max_epochs == -1 else -1, limit_train_batches=3,
-        limit_val_batches=0, callbacks=[bar, positions], logger=False,
-        enable_checkpointing=False, enable_model_summary=False, accelerator="cpu",
+        max_epochs=max_epochs, max_steps=max_steps, limit_train_batches=3, limit_val_batches=0,
+        callbacks=[bar, positions], logger=False, enable_checkpointing=False,
+        enable_model_summary=False, accelerator="cpu",
     )  # fmt: skip
-    trainer.fit(BoringModel())
-    assert positions.seen == expected
+    trainer.fit(BoringModel(), ckpt_path=ckpt_path)
+    return trainer, positions.seen
+
+
+@pytest.mark.parametrize(
+    ("max_epochs", "max_steps", "expected"),
+    [(-1, 7, [(0, 7)] + [(step, 7) for step in range(1, 8)]),  # one bar: the run, so its ETA
+     (3, -1, [(0, 3)] + [(i, 3) for _ in range(3) for i in (1, 2, 3)])],  # Lightning's, per epoch
+)  # fmt: skip
+def test_a_step_sized_run_has_one_bar_against_max_steps(max_epochs, max_steps, expected):
+    assert fit_with_bar(max_epochs, max_steps)[1] == expected
+
+
+def test_a_resumed_step_sized_run_starts_its_bar_where_it_stopped(tmp_path):
+    fit_with_bar(-1, 4)[0].save_checkpoint(tmp_path / "step4.ckpt")
+    seen = fit_with_bar(-1, 7, ckpt_path=tmp_path / "step4.ckpt")[1]
+    assert seen == [(4, 7), (5, 7), (6, 7), (7, 7)]
 
 
 @pytest.mark.parametrize(

@@ -60,11 +60,11 @@ class ProgressBar(RichProgressBar):
         return self.trainer.max_steps if self.step_sized else super().total_train_batches
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if not self.step_sized or self.train_progress_bar_id is None or self.progress is None:
-            return super().on_train_epoch_start(trainer, module)  # makes the bar
-        description = self._get_train_description(trainer.current_epoch)
-        self.progress.update(self.train_progress_bar_id, description=description)
-        self.refresh()
+        if self.step_sized and self.train_progress_bar_id is not None:
+            return  # Lightning would reset the bar, and its ETA, every epoch
+        super().on_train_epoch_start(trainer, module)
+        if self.step_sized and self.progress is not None:  # a resumed run: where it stopped
+            self.progress.reset(self.train_progress_bar_id, completed=trainer.global_step)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
@@ -77,7 +77,7 @@ class ProgressBar(RichProgressBar):
     def _get_train_description(self, current_epoch: int) -> str:
         if not self.step_sized:
             return super()._get_train_description(current_epoch)
-        return f"Steps (epoch {current_epoch})".ljust(len(self.validation_description))
+        return "Steps".ljust(len(self.validation_description))
 
 
 class RestorationGrid(L.Callback):
