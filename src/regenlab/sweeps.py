@@ -55,7 +55,8 @@ def sweep_job(task: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -
         record |= {"status": "ok", "error": None, "metrics": metrics}
     except Exception as exc:
         error = user_error(exc) or f"{type(exc).__name__}: {first_line(exc)}"
-        log.error("job %s failed: %s (details: %s)", hydra.job.num, error, record["log"])
+        where = f" (traceback in {record['log']})" if record["log"] else ""
+        log.error("job %s failed: %s%s", hydra.job.num, error, where)
         log_to_files(f"job {hydra.job.num} failed", exc)
         metrics, record = {}, record | {"status": "failed", "error": error, "metrics": {}}
     write_json(Path(cfg.paths.output_dir) / JOB_RECORD, record)
