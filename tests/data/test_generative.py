@@ -60,6 +60,51 @@ def test_val_is_a_seeded_held_out_part_of_train():
     assert torch.equal(first.real_images("val", 8), again.real_images("val", 8))
 
 
+def t10k_only(root, n: int = 30):
+    """An MNIST root holding only the test files (as ../shared/datasets/mnist does)."""
+    import numpy as np
+
+    from tests.data.conftest import pixels, write_idx
+
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_idx(raw / "t10k-images-idx3-ubyte", pixels(n, 28, 28))
+    write_idx(raw / "t10k-labels-idx1-ubyte", np.arange(n, dtype=np.uint8) % 10)
+    return root
+
+
+def split_from_test(root, **kwargs) -> ImageDataModule:
+    rule = {"split_from": "test", "split_sizes": [20, 4, 6], **kwargs}
+    return ImageDataModule(partial(mnist, root=root), channels=1, batch_size=4, **rule)
+
+
+def test_split_from_cuts_one_split_into_disjoint_seeded_parts(tmp_path):
+    root = t10k_only(tmp_path)
+    dm, other_run_seed, other_split = (split_from_test(root, seed=s, split_seed=k)
+                                       for s, k in ((1, 0), (2, 0), (1, 5)))  # fmt: skip
+    for d in (dm, other_run_seed, other_split):
+        d.setup()
+    parts = {name: dm.datasets[name].indices for name in ("train", "val", "test")}
+    assert [len(p) for p in parts.values()] == [20, 4, 6]
+    assert sorted(i for part in parts.values() for i in part) == list(range(30))
+    assert labels_of(dm, "test") == [i % 10 for i in parts["test"]]
+    record = dm.split_record
+    assert record["source"] == "test" and record["sizes"] == [20, 4, 6] and record["seed"] == 0
+    assert record == other_run_seed.split_record  # the run's seed does not move the test set
+    assert record["indices_sha256"] != other_split.split_record["indices_sha256"]
+
+
+def test_bad_split_rules_are_config_errors(tmp_path):
+    root = t10k_only(tmp_path)
+    with pytest.raises(ConfigError, match=r"split_from must be train, test or null"):
+        split_from_test(root, split_from="val")
+    with pytest.raises(ConfigError, match=r"give \[train, val, test\] image counts"):
+        split_from_test(root, split_sizes=[20, 4])
+    too_many = split_from_test(root, split_sizes=[20, 5, 6])
+    with pytest.raises(ConfigError, match=r"asks for 31 images but the test split has 30"):
+        too_many.setup()
+
+
 def test_train_batches_are_shuffled_and_full():
     dm = small_shapes(val_size=10)  # 30 train images: 7 full batches of 4, the rest dropped
     dm.setup()

@@ -18,6 +18,7 @@ from regenlab.data.torchvision_sets import (
 from regenlab.errors import UserError
 from tests.data.conftest import (
     CIFAR_TEST_LABELS,
+    MNIST_TEST_LABELS,
     MNIST_TRAIN_LABELS,
     cifar_train_labels,
     write_mnist,
@@ -66,7 +67,7 @@ def test_checksum_failure_is_a_user_error(cifar_root):
     ("builder", "expects", "how"),
     [
         (mnist, "MNIST/raw/train-images-idx3-ubyte, ", "data.download=true"),
-        (fashion_mnist, "FashionMNIST/raw/t10k-labels-idx1-ubyte", "data.download=true"),
+        (fashion_mnist, "FashionMNIST/raw/train-labels-idx1-ubyte", "data.download=true"),
         (cifar10, "cifar-10-batches-py/data_batch_1, ", "data.download=true"),
         (svhn, "train_32x32.mat", "data.download=true"),
         (celeba, "celeba/img_align_celeba/, celeba/list_eval_partition.txt", "CelebA.html"),
@@ -84,7 +85,26 @@ def test_missing_root_names_the_expected_files_and_how_to_get_them(tmp_path, bui
 def test_partly_missing_files_are_listed(mnist_root):
     (mnist_root / "MNIST/raw/t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(UserError, match=r"\(missing: MNIST/raw/t10k-labels-idx1-ubyte\)"):
-        mnist(mnist_root, "train")
+        mnist(mnist_root, "test")
+
+
+def test_mnist_split_reads_like_torchvision_and_needs_only_its_own_files(mnist_root):
+    """The items equal torchvision's MNIST class's; the train files may then be absent."""
+    from torchvision.datasets import MNIST
+
+    from regenlab.data.torchvision_sets import image_transform
+
+    reference = MNIST(mnist_root, train=False, transform=image_transform(32, 1))
+    ours = mnist(mnist_root, "test", size=32, channels=1)
+    assert torch.equal(items(ours)[0], items(reference)[0]) and items(ours)[1] == MNIST_TEST_LABELS
+    for kind in ("images-idx3", "labels-idx1"):
+        (mnist_root / f"MNIST/raw/train-{kind}-ubyte").unlink()
+    assert items(mnist(mnist_root, "test"))[1] == MNIST_TEST_LABELS
+
+
+def test_mnist_without_a_root_says_which_key_to_set():
+    with pytest.raises(UserError, match=r"no MNIST root is set: pass data.dataset.root=.*_root"):
+        mnist(None, "test")
 
 
 def test_image_folder_resizes_and_crops_any_image(tmp_path):

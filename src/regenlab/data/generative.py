@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,39 @@ from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError, UserError
 
 
+def check_split_rule(split_from: str | None, split_sizes: list[int] | None) -> None:
+    """``split_from`` names a split and ``split_sizes`` gives [train, val, test] counts."""
+    if split_from is None:
+        return
+    if split_from not in ("train", "test"):
+        raise ConfigError(f"data.split_from must be train, test or null, got {split_from!r}")
+    sizes = list(split_sizes or [])
+    if len(sizes) != 3 or not all(isinstance(n, int) and n >= 0 for n in sizes) or 0 in sizes[::2]:
+        raise ConfigError(
+            f"data.split_sizes={split_sizes} with data.split_from={split_from}: give "
+            "[train, val, test] image counts, e.g. data.split_sizes=[8000,1000,1000] (val may be 0)"
+        )
+
+
+def split_indices(n: int, sizes: list[int], seed: int, source: str) -> dict[str, list[int]]:
+    """Disjoint train / val / test indices into ``n`` items: one permutation seeded with
+    ``seed``, cut into ``sizes`` (which may leave the rest unused)."""
+    if sum(sizes) > n:
+        raise ConfigError(
+            f"data.split_sizes={list(sizes)} asks for {sum(sizes)} images but the {source} "
+            f"split has {n}; lower them to sum to at most {n}"
+        )
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    train, val, _ = sizes
+    cuts = {"train": (0, train), "val": (train, train + val), "test": (train + val, sum(sizes))}
+    return {name: order[a:b] for name, (a, b) in cuts.items()}
+
+
+def digest(parts: dict[str, list[int]]) -> str:
+    """sha256 of the chosen indices: two runs with the same hash saw the same images."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def to_batch(items: list[tuple[Tensor, int]]) -> dict[str, Tensor]:
     """``(image, label)`` items -> ``{"image": (B, C, H, W), "label": (B,) int64}``."""
     images, labels = default_collate(items)
@@ -26,8 +61,12 @@ class ImageDataModule(L.LightningDataModule):
 
     The val split is ``val_size`` images held out of 'train' by a permutation seeded with
     ``seed``, so it is the same on every rank and in every run with that seed; 'test' is the
-    set's own test split. ``num_classes`` says how many labels there are (None: unlabelled,
-    every label is 0), for class-conditional models.
+    set's own test split. With ``split_from`` ('train' or 'test') all three come out of that
+    one split instead, ``split_sizes`` = [train, val, test] images of one permutation seeded
+    with ``split_seed`` (fixed, so every run and seed tests on the same images): for sets of
+    which only one split is on disk, such as the MNIST test set. ``split_record`` says which
+    rule made the splits (with a hash of the chosen indices) for the run record.
+    ``num_classes`` says how many labels there are (None: unlabelled, every label is 0).
     """
 
     def __init__(
@@ -42,9 +81,13 @@ class ImageDataModule(L.LightningDataModule):
         pin_memory: bool | None = None,
         download: bool = False,
         seed: int = 0,
+        split_from: str | None = None,
+        split_sizes: list[int] | None = None,
+        split_seed: int = 0,
     ):
         super().__init__()
         check_ints("data", batch_size=(batch_size, 1), num_workers=(num_workers, 0))
+        check_split_rule(split_from, split_sizes)
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 (gray) or 3 (RGB), got {channels}")
         if size < 8:
@@ -54,6 +97,7 @@ class ImageDataModule(L.LightningDataModule):
         self.save_hyperparameters(ignore=["dataset"], logger=False)
         self.dataset = dataset
         self.datasets: dict[str, Dataset] = {}
+        self.split_record: dict[str, Any] = {}
 
     @property
     def num_classes(self) -> int | None:
@@ -66,25 +110,39 @@ class ImageDataModule(L.LightningDataModule):
     def prepare_data(self) -> None:
         """Download once per node (Lightning calls this on one process only)."""
         if self.hparams.download:
-            for split in ("train", "test"):
+            splits = [self.hparams.split_from] if self.hparams.split_from else ["train", "test"]
+            for split in splits:
                 self._build(split, download=True)
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        train, val_size = self._build("train"), self.hparams.val_size
+        hp = self.hparams
+        if hp.split_from:
+            source = self._build(hp.split_from)
+            parts = split_indices(len(source), hp.split_sizes, hp.split_seed, hp.split_from)
+            self.datasets = {name: Subset(source, part) for name, part in parts.items()}
+            self.split_record = {
+                "rule": "split_from", "source": hp.split_from, "source_size": len(source),
+                "sizes": list(hp.split_sizes), "seed": hp.split_seed,
+                "indices_sha256": digest(parts),
+            }  # fmt: skip
+            return
+        train, val_size = self._build("train"), hp.val_size
         if val_size >= len(train):
             raise ConfigError(
                 f"data.val_size={val_size} leaves no training images: the train split has "
                 f"{len(train)}; use data.val_size<{len(train)}"
             )
-        g = torch.Generator().manual_seed(self.hparams.seed)
+        g = torch.Generator().manual_seed(hp.seed)
         order = torch.randperm(len(train), generator=g).tolist()
-        self.datasets = {
-            "train": Subset(train, order[val_size:]),
-            "val": Subset(train, order[:val_size]),
-            "test": self._build("test"),
-        }
+        parts = {"train": order[val_size:], "val": order[:val_size]}
+        self.datasets = {name: Subset(train, part) for name, part in parts.items()}
+        self.datasets["test"] = self._build("test")
+        self.split_record = {
+            "rule": "val_held_out_of_train", "source_size": len(train), "val_size": val_size,
+            "seed": hp.seed, "indices_sha256": digest(parts),
+        }  # fmt: skip
 
     def _loader(
         self, dataset: Dataset, shuffle: bool, sampler: Sampler | None = None

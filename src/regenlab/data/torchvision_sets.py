@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 from torchvision import datasets
 from torchvision.datasets import VisionDataset
+from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.transforms import v2
 
 from regenlab.data.images import list_images, read_image, split_folder
@@ -48,6 +50,21 @@ def image_transform(size: int, channels: int, crop: int | None = None) -> v2.Com
     )
 
 
+def files_error(
+    name: str, root: Path, expected: list[str], hint: str, problem: str | None = None
+) -> UserError | None:
+    """One line naming the files under ``root`` that are missing and how to get them; when
+    none is missing, ``problem`` (None: no error)."""
+    missing = [file for file in expected if not (root / file).exists()]
+    if not missing and problem is None:
+        return None
+    missing_text = "all" if len(missing) == len(expected) else ", ".join(missing) or "none"
+    return UserError(
+        f"{name} {'not found' if missing else problem} in {root}: torchvision expects "
+        f"{', '.join(expected)} there (missing: {missing_text}); {hint}"
+    )
+
+
 def load_vision_dataset(
     cls: type[VisionDataset],
     root: str | Path,
@@ -58,56 +75,71 @@ def load_vision_dataset(
 ) -> VisionDataset:
     """``cls(root, download=download, **kwargs)`` once the paths ``expected`` under root exist."""
     root = Path(root).expanduser()
-    missing = [name for name in expected if not (root / name).exists()]
-
-    def error(problem: str) -> UserError:
-        missing_text = "all" if len(missing) == len(expected) else ", ".join(missing) or "none"
-        return UserError(
-            f"{cls.__name__} {problem} in {root}: torchvision expects {', '.join(expected)} "
-            f"there (missing: {missing_text}); {hint}"
-        )
-
-    if missing and not download:
-        raise error("not found")
+    if not download and (error := files_error(cls.__name__, root, expected, hint)):
+        raise error
     try:
         return cls(root, download=download, **kwargs)
     except RuntimeError as exc:
         if "not found" not in str(exc):
             raise
-        raise error("not found" if missing else "fails torchvision's checksum") from None
+        checksum = "fails torchvision's checksum"
+        raise files_error(cls.__name__, root, expected, hint, checksum) from None
+
+
+class IdxImages(Dataset):
+    """One split of an MNIST-like set, read with torchvision's own IDX readers: unlike
+    ``torchvision.datasets.MNIST``, it needs only that split's two files (the MNIST test
+    set alone is enough). Items are made as torchvision's class makes them (a PIL image)."""
+
+    def __init__(self, images: Path, labels: Path, transform: v2.Compose):
+        self.images = read_image_file(str(images))
+        self.labels = read_label_file(str(labels))
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        image = Image.fromarray(self.images[i].numpy(), mode="L")
+        return self.transform(image), int(self.labels[i])
 
 
 def _mnist_like(
     cls: type[datasets.MNIST],
-    root: str | Path,
+    root: str | Path | None,
     split: str,
     size: int,
     channels: int,
     download: bool,
-) -> VisionDataset:
-    """MNIST and its drop-in replacements, read from ``root/<class name>/raw/``."""
+) -> Dataset:
+    """MNIST and its drop-in replacements: ``split``'s files in ``root/<class name>/raw/``."""
+    if root is None:
+        raise UserError(
+            f"no {cls.__name__} root is set: pass data.dataset.root=<dir holding "
+            f"{cls.__name__}/raw/> (or paths.mnist_root=<dir> for the *_mnist experiments)"
+        )
+    prefix = {"train": "train", "test": "t10k"}[split]
     expected = [
-        f"{cls.__name__}/raw/{prefix}-{kind}-ubyte"
-        for prefix in ("train", "t10k")
-        for kind in ("images-idx3", "labels-idx1")
+        f"{cls.__name__}/raw/{prefix}-{kind}-ubyte" for kind in ("images-idx3", "labels-idx1")
     ]
-    train = {"train": True, "test": False}[split]
-    transform = image_transform(size, channels)
-    return load_vision_dataset(
-        cls, root, expected, download=download, train=train, transform=transform
-    )
+    root = Path(root).expanduser()
+    if download:  # torchvision fetches (and checks) both splits
+        load_vision_dataset(cls, root, expected, download=True, train=split == "train")
+    if error := files_error(cls.__name__, root, expected, DOWNLOAD_HINT):
+        raise error
+    return IdxImages(root / expected[0], root / expected[1], image_transform(size, channels))
 
 
 def mnist(
-    root: str | Path, split: str, size: int = 32, channels: int = 1, download: bool = False
-) -> VisionDataset:
+    root: str | Path | None, split: str, size: int = 32, channels: int = 1, download: bool = False
+) -> Dataset:
     """Handwritten digits 0-9: 60k train, 10k test, 28x28 gray."""
     return _mnist_like(datasets.MNIST, root, split, size, channels, download)
 
 
 def fashion_mnist(
-    root: str | Path, split: str, size: int = 32, channels: int = 1, download: bool = False
-) -> VisionDataset:
+    root: str | Path | None, split: str, size: int = 32, channels: int = 1, download: bool = False
+) -> Dataset:
     """Zalando's clothing images in 10 classes, laid out like MNIST."""
     return _mnist_like(datasets.FashionMNIST, root, split, size, channels, download)
 
