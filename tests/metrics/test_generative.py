@@ -1,4 +1,5 @@
-"""FID/KID over the offline domain extractor: self-distance ~0, other sets farther."""
+"""FID/KID over the offline domain extractor: self-distance ~0, other sets farther;
+precision/recall/density/coverage on hand-computable point sets; the protocol record."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from regenlab.metrics.generative import (
     DomainFeatures,
     GenerativeMetrics,
     InceptionFeatures,
+    file_sha256,
+    manifold_metrics,
     save_feature_net,
 )
 from regenlab.nets.classifier import SmallConvNet
@@ -62,7 +65,7 @@ def test_real_features_are_computed_once_per_split(extractor):
 
 
 def test_missing_extractor_files_say_how_to_get_them(tmp_path):
-    with pytest.raises(UserError, match="experiment=feature_net_shapes"):
+    with pytest.raises(UserError, match="experiment=feature_net data="):
         DomainFeatures(tmp_path / "nope.pt")
     with pytest.raises(UserError, match=r"Inception weights .* not found"):
         InceptionFeatures(tmp_path / "inception.pth")
@@ -84,3 +87,64 @@ def test_real_features_are_cached_on_disk_per_data_and_extractor(extractor, tmp_
     other = GenerativeMetrics(extractor, 50, cache_dir=tmp_path)
     other.use_cache({"dataset": "shapes", "split": "val"})
     assert not other.real_cached  # another split: computed afresh
+
+
+def points(*xs: float) -> torch.Tensor:
+    """1-D features (N, 1): distances are plain differences, so every radius is by hand."""
+    return torch.tensor(xs, dtype=torch.float64)[:, None]
+
+
+PAIRS = points(0, 1, 10, 11)  # each point's nearest other point is 1 away
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 1024])
+def test_manifold_metrics_by_hand(batch_size):
+    """k=1 radii of the reals {0, 1, 10, 11} are all 1; fakes {0.5, 100, 101, 102} have
+    radii 99.5, 1, 1, 1. Only 0.5 lies in a real ball (of 0 and of 1): precision 1/4,
+    density 2 / (1 * 4), coverage 2/4; every real lies in 0.5's huge ball: recall 1 (the
+    outlier sensitivity that density and coverage were made to fix)."""
+    fake = points(0.5, 100, 101, 102)
+    got = manifold_metrics(PAIRS, fake, k_pr=1, k_dc=1, batch_size=batch_size)
+    expected = {"precision": 0.25, "recall": 1.0, "density": 0.5, "coverage": 0.5}
+    assert {k: v.item() for k, v in got.items()} == expected
+
+
+def test_identical_sets_score_one_and_far_disjoint_sets_zero():
+    real = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
+    same = manifold_metrics(real, real.clone())
+    assert same["precision"] == same["recall"] == same["coverage"] == 1
+    assert 0.8 < same["density"] < 1.2  # 1 in expectation for identical distributions
+    far = manifold_metrics(real, real + 1e3)
+    assert all(v == 0 for v in far.values())
+    exact = manifold_metrics(PAIRS, PAIRS.clone(), k_pr=1, k_dc=1)  # by hand: all 1
+    assert all(v == 1 for v in exact.values())
+
+
+def test_too_few_images_for_k_give_nan_not_an_error():
+    got = manifold_metrics(points(0, 1, 2), points(0, 1, 2))  # k=3 needs 4 per set
+    assert all(v.isnan() for v in got.values())
+
+
+def test_protocol_names_counts_extractor_hash_sizes_and_version(extractor):
+    import torchmetrics
+
+    metrics = GenerativeMetrics(extractor, 50)
+    metrics.reference = {"split": "test"}
+    real = shapes(0, n=40)
+    metrics.update(real, shapes(1, n=40))
+    values = metrics.compute()
+    assert {"precision", "recall", "density", "coverage"} <= set(values)
+    protocol = metrics.protocol()
+    assert protocol["num_real"] == protocol["num_fake"] == 40
+    assert protocol["extractor"] == "DomainFeatures" and protocol["reference"] == {"split": "test"}
+    assert protocol["extractor_sha256"] == extractor.sha256 and len(extractor.sha256) == 64
+    assert protocol["image_size"] == [3, 32, 32] and protocol["resize"] == "none"
+    assert (
+        protocol["torchmetrics"] == torchmetrics.__version__ and protocol["kid_subset_size"] == 40
+    )
+
+
+def test_saving_a_feature_net_returns_its_file_hash(tmp_path):
+    path = tmp_path / "net.pt"
+    digest = save_feature_net(SmallConvNet(width=4, dim=8), path)
+    assert digest == file_sha256(path) == DomainFeatures(path).sha256
