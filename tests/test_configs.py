@@ -40,7 +40,8 @@ OPTIONS = [
 # experiment that uses them (a GAN needs image data of a fixed size, not noisy crops).
 COMPANION = {
     "experiment=dcgan": {
-        "model=dcgan", "model=wgan_gp", "model=vae", "callbacks=generative",
+        "model=dcgan", "model=wgan_gp", "model=vae", "model=vae_bernoulli", "model=real_data",
+        "data=mnist_digits", "callbacks=generative",
         "callbacks=sample_grid", "hparams_search=gan_optuna", "data=shapes", "data=mnist",
         "data=fashion_mnist", "data=cifar10", "data=svhn", "data=celeba", "data=image_folder",
     },

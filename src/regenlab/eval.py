@@ -34,7 +34,13 @@ from omegaconf import DictConfig, OmegaConf
 from regenlab.errors import UserError
 from regenlab.utils.config import CONF_DIR, check_accelerator, conf_dir, instantiate_datamodule
 from regenlab.utils.console import first_line, flag, parse_cli, print_metrics, report_user_errors
-from regenlab.utils.run import atomic_write, load_run_config, save_metrics, save_per_image
+from regenlab.utils.run import (
+    atomic_write,
+    load_run_config,
+    record_extras,
+    save_metrics,
+    save_per_image,
+)
 
 USAGE = __doc__
 
@@ -235,8 +241,14 @@ def evaluate(
     metrics = {k: float(v) for r in results for k, v in r.items()}  # one dict per test set
     atomic_write(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     checkpoint = str(checkpoint) if checkpoint else None
+    extras = record_extras(datamodule, model, metrics)
     save_metrics(
-        out_dir, metrics, checkpoint=checkpoint, run_dir=str(run_dir), overrides=list(overrides)
+        out_dir,
+        metrics,
+        checkpoint=checkpoint,
+        run_dir=str(run_dir),
+        overrides=list(overrides),
+        **extras,
     )
     save_per_image(out_dir, model)
     return metrics, out_dir

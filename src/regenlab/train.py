@@ -30,7 +30,13 @@ from regenlab.utils.config import (
     instantiate_datamodule,
 )
 from regenlab.utils.console import one_line_per_event, print_metrics, report_user_errors
-from regenlab.utils.run import load_run_config, save_metrics, save_per_image, save_run_info
+from regenlab.utils.run import (
+    load_run_config,
+    record_extras,
+    save_metrics,
+    save_per_image,
+    save_run_info,
+)
 
 if TYPE_CHECKING:
     import lightning as L
@@ -100,8 +106,14 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     log_hparams(trainer, cfg, metrics)
     out = Path(cfg.paths.output_dir).resolve()
     best_rel = str(Path(best).resolve().relative_to(out)) if best else None
+    extras = record_extras(datamodule, model, metrics)
     save_metrics(
-        out, metrics, best_checkpoint=best_rel, trained_steps=trainer.global_step, **training
+        out,
+        metrics,
+        best_checkpoint=best_rel,
+        trained_steps=trainer.global_step,
+        **training,
+        **extras,
     )
     save_per_image(out, model)
     return metrics

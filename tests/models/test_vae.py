@@ -46,3 +46,19 @@ def test_gaussian_nll_of_a_perfect_mean_is_the_normalising_constant():
 def test_unknown_likelihood_is_a_config_error():
     with pytest.raises(ConfigError, match="likelihood"):
         VAEModule(ConvVAE(4, 1, 8, 4), torch.optim.Adam, likelihood="laplace")
+
+
+def test_binarize_draws_binary_pixels_fresh_in_training_and_seeded_in_evaluation():
+    module = VAEModule(ConvVAE(4, 1, 8, 4), torch.optim.Adam, binarize=True)
+    x = torch.full((64, 1, 8, 8), 0.3)
+    fresh, again = module.binarized(x), module.binarized(x)
+    assert set(fresh.unique().tolist()) == {0.0, 1.0} and not torch.equal(fresh, again)
+    assert fresh.mean().item() == pytest.approx(0.3, abs=0.03)  # Bernoulli(pixel)
+    assert torch.equal(module.binarized(x, seed=3), module.binarized(x, seed=3))
+    plain = VAEModule(ConvVAE(4, 1, 8, 4), torch.optim.Adam)
+    assert plain.binarized(x) is x
+
+
+def test_binarize_needs_the_bernoulli_likelihood():
+    with pytest.raises(ConfigError, match=r"binarize=true needs model\.likelihood=bernoulli"):
+        VAEModule(ConvVAE(4, 1, 8, 4), torch.optim.Adam, likelihood="gaussian", binarize=True)

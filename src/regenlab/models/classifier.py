@@ -18,7 +18,8 @@ from regenlab.nets.classifier import SmallConvNet
 
 class ClassifierModule(L.LightningModule):
     """Cross-entropy on ``{"image", "label"}`` batches; at the end of fit the net is saved
-    to ``save_path`` (what ``DomainFeatures(path)`` loads) and beside the run."""
+    to ``save_path`` (what ``DomainFeatures(path)`` loads) and beside the run, and
+    ``saved_net`` names the file and its sha256 for the run record."""
 
     def __init__(
         self,
@@ -28,6 +29,7 @@ class ClassifierModule(L.LightningModule):
     ):
         super().__init__()
         self.net, self.optimizer_factory, self.save_path = net, optimizer, save_path
+        self.saved_net: dict[str, str] = {}
         classes = net.config["num_classes"]
         self.accuracy = torch.nn.ModuleDict(
             {s: MulticlassAccuracy(num_classes=classes) for s in ("val", "test")}
@@ -55,7 +57,8 @@ class ClassifierModule(L.LightningModule):
         targets = [Path(self.trainer.default_root_dir) / "feature_net.pt"]
         targets += [Path(self.save_path)] if self.save_path else []
         for path in targets:
-            save_feature_net(self.net, path)
+            digest = save_feature_net(self.net, path)
+        self.saved_net = {"path": str(targets[-1]), "sha256": digest}
 
     def configure_optimizers(self) -> Any:
         return self.optimizer_factory(params=self.parameters())

@@ -9,7 +9,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from regenlab.metrics import full_precision
-from regenlab.metrics.generative import GenerativeMetrics
+from regenlab.metrics.generative import FID_LIKE, GenerativeMetrics
 
 
 def per_split(metrics: GenerativeMetrics | None) -> nn.ModuleDict | None:
@@ -22,10 +22,12 @@ def per_split(metrics: GenerativeMetrics | None) -> nn.ModuleDict | None:
 class SampleEvaluation:
     """Mixin for LightningModules with ``sample(n) -> (n, C, H, W) in [0, 1]`` and
     ``self.metrics = per_split(metrics)``: each val/test batch of real images is matched
-    by as many samples; FID/KID are logged per epoch."""
+    by as many samples; FID/KID are logged per epoch, and ``protocols`` keeps what each
+    logged FID-like number was measured over (for the run record)."""
 
     metrics: nn.ModuleDict | None
     strict_loading = False  # checkpoints leave out the metrics' frozen feature extractor
+    protocols: dict[str, dict[str, Any]]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """The extractor is loaded from its own file: no copy of it in every checkpoint."""
@@ -41,11 +43,14 @@ class SampleEvaluation:
         (single process only: under DDP each rank holds a shard of them)."""
         trainer = self.trainer
         datamodule = getattr(trainer, "datamodule", None)
-        if self.metrics is None or datamodule is None or trainer.world_size > 1:
+        self.protocols = getattr(self, "protocols", {})  # fit's val entries stay for test
+        if self.metrics is None or datamodule is None:
             return
         for split, metric in self.metrics.items():
             limit = trainer.limit_val_batches if split == "val" else trainer.limit_test_batches
-            metric.use_cache({**data_identity(datamodule), "split": split, "limit": limit})
+            metric.reference = reference(datamodule, split, limit)
+            if trainer.world_size == 1:
+                metric.use_cache({**data_identity(datamodule), "split": split, "limit": limit})
 
     def update_sample_metrics(self, real: Tensor, stage: str) -> None:
         if self.metrics is not None:
@@ -57,6 +62,8 @@ class SampleEvaluation:
         if self.metrics is not None:
             values = self.metrics[stage].compute()
             self.log_dict({f"{stage}/{k}": v for k, v in values.items()})
+            protocol = self.metrics[stage].protocol()
+            self.protocols |= {f"{stage}/{k}": protocol for k in FID_LIKE if k in values}
             self.metrics[stage].reset()
 
     def on_validation_epoch_end(self) -> None:
@@ -64,6 +71,15 @@ class SampleEvaluation:
 
     def on_test_epoch_end(self) -> None:
         self._log_sample_metrics("test")
+
+
+def reference(datamodule: Any, split: str, limit: Any) -> dict[str, Any]:
+    """Which real images a split's FID-like numbers compare against, for the protocol."""
+    dataset = getattr(datamodule, "dataset", None)
+    name = getattr(getattr(dataset, "func", dataset), "__qualname__", type(datamodule).__name__)
+    split_rule = getattr(datamodule, "split_record", {})
+    return {"split": split, "dataset": name, "limit_batches": limit,
+            "split_indices_sha256": split_rule.get("indices_sha256")}  # fmt: skip
 
 
 def data_identity(datamodule: Any) -> dict[str, Any]:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from regenlab.errors import ConfigError
+
 
 class SmallConvNet(nn.Module):
     """(B, C, H, W) in [0, 1] -> class logits; ``features`` gives the pooled embedding."""
 
-    def __init__(self, channels: int = 3, num_classes: int = 4, width: int = 32, dim: int = 128):
+    def __init__(
+        self, channels: int = 3, num_classes: int | None = 4, width: int = 32, dim: int = 128
+    ):
         super().__init__()
+        if not num_classes:
+            raise ConfigError(
+                f"a classifier needs labelled data (data.num_classes is {num_classes}); "
+                "train the feature net on a labelled set such as data=mnist or data=cifar10"
+            )
         layers: list[nn.Module] = []
         cin = channels
         for cout in (width, 2 * width, 4 * width):

@@ -128,6 +128,23 @@ def save_metrics(output_dir: str | Path, metrics: dict[str, float], **extra: Any
     write_json(Path(output_dir) / "metrics.json", {**metrics, **extra})
 
 
+def record_extras(datamodule: Any, model: Any, metrics: dict[str, float]) -> dict[str, Any]:
+    """What the numbers depend on beyond the config, for metrics.json: the rule that cut the
+    data into splits (``data_split``), the protocol of each FID-like number (``protocol``,
+    also for its ``*_best`` value) and the feature net a classifier run saved."""
+    extras: dict[str, Any] = {}
+    if split_rule := getattr(datamodule, "split_record", None):
+        extras["data_split"] = split_rule
+    protocols = getattr(model, "protocols", {})
+    named = {k: p for k, p in protocols.items() if k in metrics}
+    named |= {f"{k}_best": p for k, p in protocols.items() if f"{k}_best" in metrics}
+    if named:
+        extras["protocol"] = named
+    if saved := getattr(model, "saved_net", None):
+        extras["feature_net"] = saved
+    return extras
+
+
 @rank_zero_only
 def save_per_image(output_dir: str | Path, module: Any) -> None:
     """``per_image.csv`` from a module that keeps per-image test rows (rank 0 under DDP)."""

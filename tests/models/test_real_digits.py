@@ -1,0 +1,58 @@
+"""The real-digits recipes on a tiny MNIST test-split fixture (no train files): the digit
+feature net, the real-vs-real floor, and what metrics.json records about every number."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from regenlab.metrics.generative import file_sha256
+from regenlab.train import train
+from tests.data.conftest import pixels, write_idx
+
+TINY = ["data.split_sizes=[40,10,10]", "data.batch_size=10"]
+
+
+@pytest.fixture
+def t10k_root(tmp_path):
+    raw = tmp_path / "digits" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_idx(raw / "t10k-images-idx3-ubyte", pixels(60, 28, 28))
+    write_idx(raw / "t10k-labels-idx1-ubyte", np.arange(60, dtype=np.uint8) % 10)
+    return raw.parents[1]
+
+
+def test_feature_net_then_real_data_floor_record_hash_protocol_and_split(make_cfg, t10k_root):
+    root = f"paths.mnist_root={t10k_root}"
+    net = make_cfg("experiment=feature_net", "data=mnist_digits", root, *TINY,
+                   "trainer.max_steps=3", "model.net.width=4", "model.net.dim=16",
+                   subdir="net")  # fmt: skip
+    train(net)
+    path = t10k_root.parent / "data" / "feature_nets" / "mnist_digits.pt"  # REGENLAB_ROOT
+    record = json.loads((t10k_root.parent / "net" / "metrics.json").read_text())
+    assert record["feature_net"] == {"path": str(path), "sha256": file_sha256(path)}
+    split = record["data_split"]
+    assert split["source"] == "test" and split["sizes"] == [40, 10, 10] and split["seed"] == 0
+    assert 0 <= record["test/accuracy"] <= 1
+
+    floor = make_cfg("experiment=dcgan_mnist", "model=real_data", "train=false", root, *TINY,
+                     subdir="floor")  # fmt: skip
+    metrics = train(floor)
+    names = ("fid", "kid", "precision", "recall", "density", "coverage", "class_coverage")
+    assert {f"test/{k}" for k in names} <= metrics.keys()
+    saved = json.loads((t10k_root.parent / "floor" / "metrics.json").read_text())
+    protocol = saved["protocol"]["test/fid"]
+    assert protocol["extractor_sha256"] == file_sha256(path)
+    assert protocol["num_real"] == protocol["num_fake"] == 10  # the 10 test digits
+    assert protocol["reference"]["split"] == "test"
+    assert protocol["reference"]["split_indices_sha256"] == split["indices_sha256"]
+    assert set(saved["protocol"]) == {f"test/{k}" for k in names} | {"test/kid_std"}
+    assert saved["data_split"] == split  # the same digits as the feature net's run
+
+
+def test_mnist_recipes_without_a_root_say_which_key_to_set(make_cfg):
+    cfg = make_cfg("experiment=vae_mnist", "model.metrics=null", "debug=fast_dev_run")
+    with pytest.raises(Exception, match=r"no MNIST root is set: .*paths.mnist_root=<dir>"):
+        train(cfg)
