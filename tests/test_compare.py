@@ -224,3 +224,23 @@ def test_a_star_makes_one_column_per_matching_metric(tmp_path):
         in (out / "test_hole_mae.md").read_text()
     )
     assert (out / "test_hole_mae.png").read_bytes().startswith(PNG)
+
+
+def with_protocol(run: Path, **protocol) -> None:
+    record = json.loads((run / "metrics.json").read_text())
+    record["protocol"] = {"test/fid": {"num_fake": 1000, "extractor_sha256": "ab", **protocol}}
+    (run / "metrics.json").write_text(json.dumps(record))
+
+
+def test_a_column_mixing_fid_protocols_is_refused_in_one_line(sweep, tmp_path):
+    runs = [p for p in sorted(sweep.iterdir()) if p.name[:4] in ("unet", "dncn")]
+    for run in runs:
+        with_protocol(run)
+    [table] = run_compare([sweep], ["model"], ["degradation.sigma"], ["test/fid"], tmp_path / "a")
+    assert table.columns == ["15", "25"]  # one protocol per column: compared as before
+    with_protocol(runs[-1], num_fake=500)  # unet, sigma 25, seed 1: fewer samples
+    args = ("metrics=test/fid", "columns=degradation.sigma")
+    result = run_cli("regenlab-compare", str(sweep), *args, cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "test/fid column '25' mixes protocols" in result.stderr
+    assert "differ in num_fake (1000 vs 500)" in result.stderr

@@ -467,6 +467,7 @@ def run_compare(
     comparisons, sections = [], []
     for metric in metrics:
         comparison, left_out = compare(runs, metric, rows, columns, mode)
+        check_protocols(runs, metric, columns)
         annotate(comparison)
         name = slug(metric)
         if left_out:
@@ -494,6 +495,30 @@ def run_compare(
         plot_images(runs, images, rows, columns, out / f"images_{slug(images)}.png")
     console.print(f"written to {out}", highlight=False)
     return comparisons
+
+
+def check_protocols(runs: list[Run], metric: str, columns: list[str]) -> None:
+    """Refuse a column whose FID-like numbers were measured under different protocols
+    (``protocol`` in metrics.json: image counts, real images, extractor weights, sizes,
+    torchmetrics version): their differences would not be the methods'. Numbers without a
+    recorded protocol (PSNR, older runs) are not checked."""
+    seen: dict[str, tuple[Path, dict]] = {}
+    for run in {r.dir: r for r in runs if r.status == "ok"}.values():
+        try:
+            protocols = json.loads((run.dir / "metrics.json").read_text()).get("protocol") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        for part, name in matching_names(protocols, metric).items():
+            column, mine = column_of(run, columns, part), protocols[name]
+            first_dir, first = seen.setdefault(column, (run.dir, mine))
+            differ = [k for k in sorted({*first, *mine}) if first.get(k) != mine.get(k)]
+            if differ:
+                k = differ[0]
+                raise UserError(
+                    f"the {metric} column {column!r} mixes protocols: {first_dir} and {run.dir} "
+                    f"differ in {k} ({first.get(k)} vs {mine.get(k)}); compare them in separate "
+                    "tables (or rerun them under one protocol)"
+                )
 
 
 def report_left_out(metric: str, left_out: list[Run]) -> None:
