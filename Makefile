@@ -70,10 +70,18 @@ paper-denoise: $(STAMP)  ## DnCNN vs U-Net vs TV/NLM/BM3D, sigma 15/25/50, 3 see
 	$(BIN)/regenlab-train experiment=paper_denoise_baselines hydra.sweep.dir=$(PAPER)/denoise/classical
 	$(BIN)/regenlab-compare $(PAPER)/denoise columns=degradation.sigma curves=val/psnr out=$(PAPER)/denoise/compare
 
-paper-generation: $(STAMP)  ## DCGAN vs WGAN-GP vs VAE on shapes, FID/KID, 3 seeds (CPU ~1 h)
+GENERATION_METRICS := test/fid,test/kid,test/precision,test/recall,test/density,test/coverage,test/class_coverage
+
+paper-generation: $(STAMP)  ## DCGAN vs WGAN-GP vs VAE on shapes (real digits: DATA=<dir with MNIST/raw/>), 3 seeds
+ifdef DATA
+	test -f data/feature_nets/mnist_digits.pt || $(BIN)/regenlab-train experiment=feature_net data=mnist_digits paths.mnist_root=$(DATA)
+	$(BIN)/regenlab-train experiment=paper_generation_mnist paths.mnist_root=$(DATA) hydra.sweep.dir=$(PAPER)/generation_mnist $(ARGS)
+	$(BIN)/regenlab-compare $(PAPER)/generation_mnist metrics=$(GENERATION_METRICS),test/nll_iw50 images=images/samples out=$(PAPER)/generation_mnist/compare
+else
 	test -f data/feature_nets/shapes.pt || $(BIN)/regenlab-train experiment=feature_net_shapes
 	$(BIN)/regenlab-train experiment=paper_generation hydra.sweep.dir=$(PAPER)/generation $(ARGS)
-	$(BIN)/regenlab-compare $(PAPER)/generation metrics=test/fid,test/kid,test/class_coverage images=images/samples out=$(PAPER)/generation/compare
+	$(BIN)/regenlab-compare $(PAPER)/generation metrics=$(GENERATION_METRICS) images=images/samples out=$(PAPER)/generation/compare
+endif
 
 paper-inpainting: $(STAMP)  ## biharmonic vs L1 U-Net vs cGAN per mask-ratio bin, 3 seeds (CPU ~1 h)
 	$(BIN)/regenlab-train experiment=paper_inpainting hydra.sweep.dir=$(PAPER)/inpainting $(ARGS)

@@ -94,6 +94,13 @@ def test_split_from_cuts_one_split_into_disjoint_seeded_parts(tmp_path):
     assert record["indices_sha256"] != other_split.split_record["indices_sha256"]
 
 
+def test_split_sizes_from_a_config_load_back_from_a_weights_only_checkpoint(tmp_path):
+    """Hydra passes a ListConfig; kept as one in hparams it breaks torch.load(weights_only)."""
+    dm = split_from_test(t10k_only(tmp_path), split_sizes=OmegaConf.create([20, 4, 6]))
+    torch.save(dict(dm.hparams), tmp_path / "hparams.pt")
+    assert torch.load(tmp_path / "hparams.pt", weights_only=True)["split_sizes"] == [20, 4, 6]
+
+
 def test_bad_split_rules_are_config_errors(tmp_path):
     root = t10k_only(tmp_path)
     with pytest.raises(ConfigError, match=r"split_from must be train, test or null"):

@@ -89,3 +89,13 @@ def test_a_second_run_on_the_same_data_reuses_the_cached_real_features(make_cfg,
     second = train(make_cfg(*args, subdir="second"))
     assert {p: p.stat().st_mtime_ns for p in cache.glob("*.pt")} == entries  # read, not rewritten
     assert second["test/fid"] == pytest.approx(first["test/fid"], rel=1e-5)
+
+
+def test_ema_of_the_weights_is_what_checkpoints_and_test_use(make_cfg, tmp_path):
+    cfg = make_cfg("experiment=dcgan", "debug=limit", "model.metrics=null", *SMALL,
+                   "trainer.max_steps=3", "model.generator.width=8", "model.critic.width=8",
+                   "+callbacks@callbacks.ema=ema", "callbacks.ema.decay=0.5")  # fmt: skip
+    train(cfg)
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    # the averaged weights are the checkpoint's state_dict, updated once per generator step
+    assert "current_model_state" in saved and saved["averaging_state"]["n_averaged"] == 3

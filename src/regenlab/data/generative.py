@@ -88,6 +88,8 @@ class ImageDataModule(L.LightningDataModule):
         super().__init__()
         check_ints("data", batch_size=(batch_size, 1), num_workers=(num_workers, 0))
         check_split_rule(split_from, split_sizes)
+        split_sizes = None if split_sizes is None else [int(n) for n in split_sizes]  # not a
+        # ListConfig: hparams go into checkpoints, which load with weights_only=True
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 (gray) or 3 (RGB), got {channels}")
         if size < 8:
