@@ -123,11 +123,12 @@ def test_interrupt_saves_a_resumable_checkpoint(tmp_path, sig, code):
     saved = tmp_path / "run" / "checkpoints" / "interrupted.ckpt"
     step = torch.load(saved, weights_only=True)["global_step"]
     assert step >= 2 and "resume with" in output
-    resumed = subprocess.run(
-        [exe, *args[:-2], "trainer.max_steps=" + str(step + 2), f"ckpt_path={saved}"],
+    resumed = subprocess.run(  # from the newest checkpoint, interrupted.ckpt
+        [exe, f"resume={tmp_path / 'run'}", "trainer.max_steps=" + str(step + 2)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert torch.load(last, weights_only=True)["global_step"] == step + 2
 
 
 def train_losses(run: Path) -> dict[int, str]:
