@@ -55,6 +55,19 @@ def busy_cpu_seconds() -> float | None:
     return (user + nice + system) / os.sysconf("SC_CLK_TCK")
 
 
+def error_line(error: BaseException) -> str:
+    """One line for a report: the exception's type and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def sync() -> None:
+    """Wait for the GPU's queued work, so a clock read after it counts that work (CUDA runs
+    asynchronously); nothing to wait for on the CPU."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def best_time(fn: Callable[[], object], repeats: int) -> float:
     """Fastest of ``repeats`` timed calls after one warm-up (allocations, lazy init)."""
     fn()
@@ -66,11 +79,16 @@ def best_time(fn: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
-def interleaved(fns: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+def interleaved(
+    fns: dict[str, Callable[[], float]], rounds: int, until: float | None = None
+) -> dict[str, float]:
     """Median of each ``fn()``'s returned time over ``rounds`` rounds, run A B A B ...:
-    drift in machine load then hits every contender alike."""
+    drift in machine load then hits every contender alike. With ``until`` (a
+    ``time.perf_counter()`` deadline) no round starts after it, the first one excepted."""
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
+    for done in range(rounds):
+        if done and until is not None and time.perf_counter() > until:
+            break
         for name, fn in fns.items():
             times[name].append(fn())
     return {name: statistics.median(t) for name, t in times.items()}

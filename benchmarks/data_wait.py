@@ -7,6 +7,8 @@ steps with a callback that splits wall time into *waiting* (from the end of one 
 the start of the next: loading, collation, transfer and the batched on-device degradation
 in ``on_after_batch_transfer``) and *computing* (forward, backward, optimizer). Prints the
 wait fraction per experiment and writes outputs/bench/data_wait.json and .md. Target: < 5%.
+On a GPU each boundary waits for the queued GPU work first, so the split is honest but
+leaves out any overlap of loading with the previous step's GPU work (an upper bound).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Sequence
 
 import lightning as L
-from common import write_report
+from common import sync, write_report
 
 from regenlab.train import train
 from regenlab.utils.config import compose_run_config
@@ -31,11 +34,13 @@ class StepTimer(L.Callback):
         self._start = 0.0
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        sync()
         self._start = time.perf_counter()
         if self._end is not None and trainer.global_step >= self.skip:
             self.wait.append(self._start - self._end)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        sync()
         self._end = time.perf_counter()
         if trainer.global_step > self.skip:
             self.compute.append(self._end - self._start)
@@ -44,12 +49,13 @@ class StepTimer(L.Callback):
         self._end = None  # validation time is neither
 
 
-def measure(experiment: str, steps: int) -> dict:
+def measure(experiment: str, steps: int, extra: Sequence[str] = ()) -> dict:
+    """The wait fraction of ``experiment`` (with ``extra`` overrides) over ``steps`` steps."""
     timer = StepTimer()
     overrides = [
         f"experiment={experiment}", f"trainer.max_steps={steps}", "logger=csv",
         "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
-        "trainer.limit_val_batches=0", "trainer.limit_test_batches=1",
+        "trainer.limit_val_batches=0", "trainer.limit_test_batches=1", *extra,
     ]  # fmt: skip
     with tempfile.TemporaryDirectory() as out:
         train(compose_run_config(overrides, out), extra_callbacks=[timer])

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from common import write_report
+from common import sync, write_report
 from skimage import data
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
@@ -45,21 +45,29 @@ def noisy_camera(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return clean, (clean + noise).clamp(0, 1)
 
 
-def case(run: str | None, size: int, tile: int | None, overlap: int, repeats: int) -> dict:
-    """One (size, tile) case; meant to run in a fresh process."""
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+def case(
+    run: str | None,
+    size: int,
+    tile: int | None,
+    overlap: int,
+    repeats: int,
+    tiles_per_batch: int = 1,
+    device: str | None = None,
+) -> dict:
+    """One (size, tile) case; on the CPU meant to run in a fresh process (its peak RSS)."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     net = load_net(run).eval().to(device)
     clean, noisy = (t.to(device) for t in noisy_camera(size))
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     with torch.inference_mode():
-        out = tiled(net, noisy, tile, overlap)  # warm-up, and the output for the PSNR
+        out = tiled(net, noisy, tile, overlap, tiles_per_batch)  # warm-up; output for PSNR
+        sync()
         start = time.perf_counter()
         for _ in range(repeats):
-            tiled(net, noisy, tile, overlap)
-            if device == "cuda":
-                torch.cuda.synchronize()
+            tiled(net, noisy, tile, overlap, tiles_per_batch)
+            sync()
         seconds = (time.perf_counter() - start) / repeats
     if device == "cuda":
         peak_mib = torch.cuda.max_memory_allocated() / 2**20
@@ -68,7 +76,7 @@ def case(run: str | None, size: int, tile: int | None, overlap: int, repeats: in
     psnr = peak_signal_noise_ratio(out.clamp(0, 1), clean, data_range=1.0)
     return {
         "size": f"{size}x{size}",
-        "mode": f"tiled {tile}/{overlap}" if tile else "whole",
+        "mode": f"tiled {tile}/{overlap}, {tiles_per_batch} per call" if tile else "whole",
         "images_per_s": 1 / seconds,
         "megapixels_per_s": size * size / seconds / 1e6,
         "peak_memory_mib": peak_mib,

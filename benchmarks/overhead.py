@@ -1,6 +1,6 @@
 """Framework overhead: regenlab's LightningModule + Trainer against a plain PyTorch loop.
 
-    python benchmarks/overhead.py [--steps 60 --rounds 3]
+    python benchmarks/overhead.py [--steps 60 --rounds 3 --device cpu]
 
 Both sides train the same model on the same data with the same optimizer and scheduler,
 built from the same composed config: the default restoration experiment and WGAN-GP on
@@ -12,7 +12,9 @@ The two sides run *paired*, batch by batch: before each Lightning batch, a callb
 batch of the plain loop on its own copy of model, optimizer and data. Each side's time per
 batch is then measured within a second of the other's, so the machine's load drift (which
 moves whole runs here by +-15%) hits both alike. Timed: ``--steps`` optimizer (generator)
-steps after 5 warm-up steps; ``--rounds`` repeats the run and takes medians.
+steps after 5 warm-up steps; ``--rounds`` repeats the run and takes medians. On a GPU
+(``--device cuda``) the plain loop moves its batches there too, and each side's time ends
+with a ``torch.cuda.synchronize()``, so it counts the GPU work it queued.
 Target: plain time / regenlab time >= 0.97.
 """
 
@@ -27,8 +29,9 @@ from typing import Any
 
 import lightning as L
 import torch
-from common import write_report
+from common import sync, write_report
 from hydra.utils import instantiate
+from lightning.fabric.utilities.apply_func import move_data_to_device
 
 from regenlab.models.adversarial import gradient_penalty
 from regenlab.utils.config import compose_run_config, instantiate_all, instantiate_datamodule
@@ -63,7 +66,7 @@ def wgan_gp_batch(model, optimizers, batch, index: int) -> bool:
     real = batch["image"] * 2 - 1
     generator_turn = (index + 1) % 5 == 0
     with torch.set_grad_enabled(generator_turn):
-        fake = generator(torch.randn(len(real), generator.z_dim))
+        fake = generator(torch.randn(len(real), generator.z_dim, device=real.device))
     distance = critic(real).mean() - critic(fake.detach()).mean()
     loss = -distance + 10 * gradient_penalty(critic, real, fake.detach(), None)
     opt_d.zero_grad(set_to_none=True)
@@ -85,9 +88,11 @@ class PlainTwin(L.Callback):
     next batch's loading and transfer - everything a run pays per batch.
     """
 
-    def __init__(self, overrides: list[str], out: str, steps: int) -> None:
+    def __init__(self, overrides: list[str], out: str, steps: int, device: str = "cpu") -> None:
         _, self.model, datamodule = compose(overrides, out)
         datamodule.setup("fit")
+        self.device = torch.device(device)
+        self.model.to(self.device)
         configured = self.model.configure_optimizers()
         self.gan = isinstance(configured, list)
         if not self.gan:
@@ -107,6 +112,7 @@ class PlainTwin(L.Callback):
     def plain_batch(self) -> bool:
         """One batch of the hand-written loop; True when it made an optimizer (generator) step."""
         index, batch = next(self.batches)
+        batch = move_data_to_device(batch, self.device)
         if self.gan:
             return wgan_gp_batch(self.model, self.optimizers, batch, index)
         batch = self.datamodule.on_after_batch_transfer(batch, 0)  # batched degradation
@@ -114,16 +120,19 @@ class PlainTwin(L.Callback):
         return True
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
+        sync()
         start = time.perf_counter()
         if self.timing:  # Lightning's previous batch
             self.regenlab += start - self.resumed
         self.timing = WARMUP <= self.done < WARMUP + self.steps
         self.done += self.plain_batch()
+        sync()
         self.resumed = time.perf_counter()
         if self.timing:
             self.plain += self.resumed - start
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        sync()
         self.ended = time.perf_counter()
 
     def on_train_end(self, trainer, module) -> None:
@@ -131,10 +140,12 @@ class PlainTwin(L.Callback):
             self.regenlab += self.ended - self.resumed
 
 
-def paired(overrides: list[str], steps: int) -> tuple[float, float]:
-    """Seconds of (plain loop, regenlab) for ``steps`` optimizer steps, run batch by batch."""
+def paired(overrides: list[str], steps: int, device: str = "cpu") -> tuple[float, float]:
+    """Seconds of (plain loop, regenlab) for ``steps`` optimizer steps, run batch by batch
+    on ``device`` (the Lightning side is told so by ``trainer.accelerator``)."""
+    overrides = [*overrides, f"trainer.accelerator={device}"]
     with tempfile.TemporaryDirectory() as out:
-        twin = PlainTwin(overrides, out, steps)
+        twin = PlainTwin(overrides, out, steps, device)
     lightning(overrides, steps, [twin])
     return twin.plain, twin.regenlab
 
@@ -148,9 +159,11 @@ class Clock(L.Callback):
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         if self.start is None and trainer.global_step == WARMUP:
+            sync()
             self.start = time.perf_counter()
 
     def on_train_end(self, trainer, module) -> None:
+        sync()
         self.seconds = time.perf_counter() - self.start
 
 
@@ -173,10 +186,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     rows = []
     for name, overrides in EXPERIMENTS.items():
-        runs = [paired(overrides, args.steps) for _ in range(args.rounds)]
+        runs = [paired(overrides, args.steps, args.device) for _ in range(args.rounds)]
         plain, regenlab = (statistics.median(side) for side in zip(*runs))
         rows.append({
             "experiment": name,
@@ -187,7 +201,7 @@ def main() -> None:
     write_report(
         "overhead", "Framework overhead: plain loop time / regenlab time (target >= 0.97)", rows,
         ["experiment", "plain_ms_per_step", "regenlab_ms_per_step", "ratio"],
-        steps=args.steps, rounds=args.rounds, paired="batch by batch",
+        steps=args.steps, rounds=args.rounds, paired="batch by batch", device=args.device,
     )  # fmt: skip
 
 

@@ -12,8 +12,10 @@ candidate default; bf16 also changes the numbers, so its quality is checked by f
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 
-from common import interleaved, write_report
+from common import error_line, interleaved, write_report
 from overhead import lightning
 
 from regenlab.utils.config import native_bf16
@@ -28,31 +30,62 @@ OPTIONS = {
 }
 
 
+def failing_as_nan(fn: Callable[[], float], errors: dict[str, str], name: str) -> Callable:
+    """``fn``, except that once it raised it returns NaN at once and ``errors[name]`` says
+    why: one option that fails (compile on a new GPU) costs the others nothing."""
+
+    def run() -> float:
+        if name not in errors:
+            try:
+                return fn()
+            except Exception as error:  # reported in its row; the other options go on
+                errors[name] = error_line(error)
+        return math.nan
+
+    return run
+
+
+def speedups(
+    base: list[str],
+    steps: int,
+    rounds: int,
+    options: dict[str, list[str]] = OPTIONS,
+    accelerator: str = "auto",
+    until: float | None = None,
+) -> list[dict]:
+    """ms per step of each option of ``options`` (the first is the baseline) on the real
+    training path of ``base`` overrides, interleaved over ``rounds``; a failing option gets
+    an ``error`` instead of a time."""
+    # emulated bf16 (an AVX2-only CPU) runs 10-26x slower: a tenth of the steps says as much
+    slow = 1 if native_bf16(accelerator) else 10
+    counts = {
+        name: max(2, steps // slow) if any("bf16" in o for o in overrides) else steps
+        for name, overrides in options.items()
+    }
+    errors: dict[str, str] = {}
+    contenders = {
+        name: failing_as_nan(lambda o=overrides, n=counts[name]: lightning([*base, *o], n) / n,
+                             errors, name)
+        for name, overrides in options.items()
+    }  # fmt: skip
+    per_step = interleaved(contenders, rounds, until)
+    baseline = next(iter(per_step.values()))
+    return [
+        {"option": name, "steps": counts[name], "ms_per_step": 1000 * t,
+         "speedup": baseline / t, **({"error": errors[name]} if name in errors else {})}
+        for name, t in per_step.items()
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--experiment", default="denoise")
     args = parser.parse_args()
-    base = [f"experiment={args.experiment}"]
-    # emulated bf16 (an AVX2-only CPU) runs 10-26x slower: a tenth of the steps says as much
-    slow = 1 if native_bf16() else 10
-    steps = {
-        name: max(2, args.steps // slow) if any("bf16" in o for o in overrides) else args.steps
-        for name, overrides in OPTIONS.items()
-    }
-    contenders = {
-        name: lambda o=overrides, n=steps[name]: lightning([*base, *o], n) / n
-        for name, overrides in OPTIONS.items()
-    }
-    per_step = interleaved(contenders, args.rounds)
-    baseline = per_step["float32 (baseline)"]
-    rows = [
-        {"option": name, "steps": steps[name], "ms_per_step": 1000 * t, "speedup": baseline / t}
-        for name, t in per_step.items()
-    ]
+    rows = speedups([f"experiment={args.experiment}"], args.steps, args.rounds)
     title = f"Training step speed options ({args.experiment})"
-    columns = ["option", "steps", "ms_per_step", "speedup"]
+    columns = ["option", "steps", "ms_per_step", "speedup", "error"]
     write_report(
         "speed_options", title, rows, columns, rounds=args.rounds, native_bf16=native_bf16()
     )

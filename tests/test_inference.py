@@ -31,6 +31,25 @@ def test_tiled_network_output_is_close_to_untiled():
     assert mse < 1e-4  # receptive-field effects only near seams, blended away
 
 
+@pytest.mark.parametrize("tiles_per_batch", [3, 64])
+def test_batched_tiles_give_the_same_output_as_one_tile_at_a_time(tiles_per_batch):
+    """Several tiles per call (a partial last group, two images, an SR-style net) blend
+    into the same image as the one-tile-per-call default."""
+    torch.manual_seed(0)
+    net = UNet(channels=1, width=4, levels=1).eval()
+    up = lambda t: F.interpolate(net(t), scale_factor=2, mode="nearest")  # noqa: E731
+    x = torch.rand(2, 1, 40, 57)
+    for fn in (net, up):
+        one = tiled(fn, x, tile=16, overlap=4)
+        batched = tiled(fn, x, tile=16, overlap=4, tiles_per_batch=tiles_per_batch)
+        torch.testing.assert_close(batched, one)
+
+
+def test_tiles_per_batch_must_be_positive():
+    with pytest.raises(ValueError, match="tiles_per_batch=0"):
+        tiled(lambda t: t, torch.rand(1, 1, 64, 64), tile=32, overlap=8, tiles_per_batch=0)
+
+
 def test_self_ensemble_is_exact_for_pointwise_functions_and_equivariant_otherwise():
     x = torch.rand(2, 1, 12, 16)
     assert torch.allclose(self_ensemble(lambda t: t * 2 + 1, x), x * 2 + 1, atol=1e-6)

@@ -37,19 +37,36 @@ def check_tiling(tile: int | None, overlap: int) -> None:
 
 
 @torch.no_grad()
-def tiled(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int | None, overlap: int = 16) -> Tensor:
+def tiled(
+    fn: Callable[[Tensor], Tensor],
+    x: Tensor,
+    tile: int | None,
+    overlap: int = 16,
+    tiles_per_batch: int = 1,
+) -> Tensor:
     """``fn`` applied to (B, C, H, W) ``x`` in ``tile`` x ``tile`` pieces overlapping by
     ``overlap`` pixels, blended so tile seams do not show; ``fn`` may scale the image by an
-    integer factor (super-resolution). ``tile=None`` or a small image: one call."""
+    integer factor (super-resolution). ``tile=None`` or a small image: one call.
+
+    ``tiles_per_batch`` tiles go through ``fn`` in one call (stacked along the batch axis):
+    on a GPU one small tile per call leaves most of the device idle; memory grows with it."""
     check_tiling(tile, overlap)
+    if tiles_per_batch < 1:
+        raise ValueError(f"tiles_per_batch={tiles_per_batch} must be at least 1")
     h, w = x.shape[-2:]
     if tile is None or (h <= tile and w <= tile):
         return fn(x)
+    corners = [
+        (top, left)
+        for top in tile_starts(h, tile, tile - overlap)
+        for left in tile_starts(w, tile, tile - overlap)
+    ]
     out = weight = None
-    for top in tile_starts(h, tile, tile - overlap):
-        for left in tile_starts(w, tile, tile - overlap):
-            patch = x[..., top : top + tile, left : left + tile]
-            y = fn(patch)
+    for first in range(0, len(corners), tiles_per_batch):
+        group = corners[first : first + tiles_per_batch]
+        patches = [x[..., top : top + tile, left : left + tile] for top, left in group]
+        outputs = fn(torch.cat(patches)).split(x.shape[0])
+        for (top, left), patch, y in zip(group, patches, outputs, strict=True):
             s = y.shape[-1] // patch.shape[-1]
             if out is None:
                 out = x.new_zeros(x.shape[0], y.shape[1], h * s, w * s)
