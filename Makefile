@@ -13,7 +13,7 @@ RUN ?=
 NOW := $(shell date +%Y-%m-%d_%H-%M-%S)
 PAPER := outputs/paper/$(NOW)
 
-.PHONY: venv lock train test test-fast eval compare tensorboard lint format bench clean help \
+.PHONY: venv lock train test test-fast eval compare tensorboard lint format bench gpu-check clean help \
 	paper-denoise paper-generation paper-inpainting
 
 help:  ## list the targets
@@ -105,6 +105,9 @@ bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/*.j
 	$(BIN)/python benchmarks/speed_options.py
 	$(BIN)/python benchmarks/inference.py $(if $(RUN),--run $(RUN))
 	$(BIN)/python benchmarks/startup.py
+
+gpu-check: $(STAMP)  ## on one GPU: every experiment x precision + speed -> outputs/bench/gpu_check.* (< 8 min)
+	$(BIN)/python benchmarks/gpu_check.py --device cuda $(ARGS)
 
 clean:  ## remove the venv, caches and run outputs (keeps outputs/.gitkeep)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,63 @@ def test_benchmark_writes_its_report(name, tmp_path):
     report = json.loads((tmp_path / "outputs" / "bench" / f"{name}.json").read_text())
     assert report["results"] and report["machine"]["cpus"]
     assert "| " in (tmp_path / "outputs" / "bench" / f"{name}.md").read_text()
+
+
+@pytest.fixture
+def gpu_check(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import gpu_check
+
+    return gpu_check
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_reports_every_section_and_experiment(tmp_path, gpu_check):
+    """The GPU session's one command, on the CPU at tiny sizes (~35 CPU seconds): every
+    section reported, every experiment trained, validated and tested in float32 and bf16."""
+    out = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "gpu_check.py"), "--device", "cpu", "--tiny",
+         "--budget", "3000", "--out", str(out)],
+        cwd=tmp_path, env={"REGENLAB_ROOT": str(tmp_path), "PATH": ""},
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "gpu_check.json").read_text())
+    sections = report["sections"]
+    assert list(sections) == list(gpu_check.SECTIONS)
+    assert {name: s["status"] for name, s in sections.items()} == dict.fromkeys(sections, "ok")
+    runs = {(r["experiment"], r["precision"]): r for r in sections["experiments"]["runs"]}
+    assert set(runs) == {(e, p) for e in gpu_check.EXPERIMENTS for p in gpu_check.PRECISIONS}
+    for experiment in gpu_check.EXPERIMENTS:
+        for precision in ("32-true", "bf16-mixed"):
+            run = runs[experiment, precision]
+            assert (run["status"], run["ran_on"]) == ("ok", "cpu"), run
+            assert any(k.startswith("test/") for k in run["metrics"]), run
+    assert sections["overhead"]["rows"][0]["ratio"] > 0
+    assert [r["tiles_per_call"] for r in sections["tiled"]["rows"]] == ["-", 1, 4]
+    assert sections["tiled"]["rows"][2]["psnr_vs_one_per_call_db"] == pytest.approx(0, abs=1e-3)
+    text = (out / "gpu_check.md").read_text()
+    assert report["versions"]["lightning"] in text and report["date"] in text
+    assert all(s["title"] in text for s in sections.values())
+
+
+def test_sync_counter_names_the_line_that_synced(gpu_check):
+    """Each sync warning is counted by the source line that asked for it, per step; other
+    warnings pass through as usual."""
+    from types import SimpleNamespace
+
+    def item() -> None:
+        warnings.warn("called a synchronizing CUDA operation", stacklevel=1)
+
+    counter = gpu_check.SyncCounter()
+    with pytest.warns(UserWarning, match="an unrelated warning"):
+        counter.on_train_batch_start(SimpleNamespace(global_step=gpu_check.WARMUP), None, None, 0)
+        for _ in range(3):
+            item()
+        warnings.warn("an unrelated warning", stacklevel=1)
+        counter.stop(SimpleNamespace(global_step=gpu_check.WARMUP + 2))
+    ((line, code, via), n), *rest = counter.found.most_common()
+    assert not rest and n == 3 and counter.steps == 2
+    assert line.endswith(f"test_benchmarks.py:{item.__code__.co_firstlineno + 1}")
+    assert code.startswith("warnings.warn(") and via == ""
