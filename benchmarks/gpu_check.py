@@ -339,18 +339,22 @@ def tiled_inference(check: Check) -> dict[str, Any]:
 
 
 class SyncCounter(L.Callback):
-    """Counts host-device syncs during the training steps after the warm-up, by the source
-    line that asked for them: ``torch.cuda.set_sync_debug_mode("warn")`` makes each one a
-    warning, caught here with its stack. Syncs of this benchmark's own clocks are left out."""
+    """Counts host-device syncs over ``steps`` whole optimizer steps after the warm-up (from
+    one batch start to another: loading, transfer, degradation, step, logging, progress
+    bar), by the source line that asked for them: ``torch.cuda.set_sync_debug_mode("warn")``
+    makes each one a warning, caught here with its stack. The benchmark's own clocks' syncs
+    are left out. The run needs ``steps + 1`` steps after the warm-up."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: int) -> None:
         self.found: Counter[tuple[str, str, str]] = Counter()
-        self.first_step = self.steps = 0
+        self.target, self.first_step, self.steps = steps, 0, 0
         self._catcher: warnings.catch_warnings | None = None
         self._show: Callable[..., None] | None = None
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        if self._catcher is None and trainer.global_step >= WARMUP:
+        if self._catcher is not None and trainer.global_step >= self.first_step + self.target:
+            self.stop(trainer)
+        elif self._catcher is None and not self.steps and trainer.global_step >= WARMUP:
             self.first_step = trainer.global_step
             self._catcher = warnings.catch_warnings()
             self._catcher.__enter__()
@@ -404,10 +408,10 @@ def syncs(check: Check) -> dict[str, Any]:
         if check.out_of_time():
             totals[name] = "skipped: time budget spent"
             continue
-        counter = SyncCounter()
+        counter = SyncCounter(s.sync_steps)
 
         def run(o: tuple[str, ...] = overrides, c: SyncCounter = counter) -> dict[str, Any]:
-            lightning([*o, *check.on_device], s.sync_steps, [c])
+            lightning([*o, *check.on_device], s.sync_steps + 1, [c])
             return {}
 
         done = attempt({}, run)
@@ -418,7 +422,7 @@ def syncs(check: Check) -> dict[str, Any]:
         totals[name] = sum(counter.found.values()) / steps
         rows += [
             {"experiment": name, "line": line, "code": code, "via_regenlab": via,
-             "per_step": n / steps, "owner": "regenlab" if via else line.split("/")[0]}
+             "per_step": n / steps, "owner": line.split("/")[0]}
             for (line, code, via), n in counter.found.most_common()
         ]  # fmt: skip
     notes = [] if check.device == "cuda" else ["no CUDA device: nothing to sync with, 0 counted"]
