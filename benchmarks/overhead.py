@@ -34,6 +34,7 @@ from hydra.utils import instantiate
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
 from regenlab.models.adversarial import gradient_penalty
+from regenlab.train import apply_speed_options
 from regenlab.utils.config import compose_run_config, instantiate_all, instantiate_datamodule
 
 WARMUP = 5
@@ -47,7 +48,7 @@ def compose(overrides: list[str], out: str) -> tuple:
     cfg = compose_run_config([*overrides, "trainer.limit_val_batches=0"], out)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg)
-    return cfg, instantiate(cfg.model), datamodule
+    return cfg, apply_speed_options(cfg, instantiate(cfg.model)), datamodule
 
 
 def restoration_step(model, optimizers, batch) -> None:

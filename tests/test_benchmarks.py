@@ -95,3 +95,21 @@ def test_sync_counter_names_the_line_that_synced(gpu_check):
     assert sorted(str(w.message)[:6] for w in passed_on) == ["an unr"] * 4 + ["called"] * 2
     assert line.endswith(f"test_benchmarks.py:{item.__code__.co_firstlineno + 1}")
     assert code.startswith("warnings.warn(") and via == ""
+
+
+def test_timed_runs_apply_the_speed_options_they_are_named_for(tmp_path, gpu_check):
+    """speed_options.py times channels_last and compile through overhead.lightning(): its
+    model must be the one train() would run, not the plain float32 one."""
+    import torch
+    from overhead import compose
+
+    tiny = ["model.net.width=4", "trainer.accelerator=cpu"]
+    _, plain, _ = compose(tiny, str(tmp_path))
+    _, nhwc, _ = compose([*tiny, "channels_last=true"], str(tmp_path))
+    _, compiled, _ = compose([*tiny, "compile=true"], str(tmp_path))
+    weight = next(p for p in nhwc.parameters() if p.dim() == 4 and p.shape[1] > 1)
+    assert weight.is_contiguous(memory_format=torch.channels_last)
+    assert not next(p for p in plain.parameters() if p.shape == weight.shape).is_contiguous(
+        memory_format=torch.channels_last
+    )
+    assert isinstance(compiled, torch._dynamo.eval_frame.OptimizedModule)

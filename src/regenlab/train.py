@@ -60,13 +60,24 @@ def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) 
             logger.log_hyperparams(params)
 
 
+def apply_speed_options(cfg: DictConfig, model: L.LightningModule) -> L.LightningModule:
+    """``model`` with the run's ``channels_last`` and ``compile`` options applied: one place
+    for ``train`` and the benchmarks that time these options."""
+    import torch
+
+    if cfg.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
+    if cfg.get("compile"):
+        model = torch.compile(model)  # Lightning trains the compiled module, saves the plain one
+    return model
+
+
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, float]:
     """The recipe: seed, instantiate, fit, test the best checkpoint, save the record.
 
     ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
     """
     import lightning as L
-    import torch
 
     check_trainer_keys(cfg.trainer)
     check_accelerator(cfg.trainer)
@@ -83,10 +94,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
             check_start_checkpoint(model, cfg.ckpt_path)
     if hasattr(datamodule, "check_eval_sizes"):  # before training, not after its first epoch
         datamodule.check_eval_sizes(max(getattr(m, "min_size", 1) for m in model.modules()))
-    if cfg.get("channels_last"):
-        model = model.to(memory_format=torch.channels_last)
-    if cfg.get("compile"):
-        model = torch.compile(model)  # Lightning trains the compiled module, saves the plain one
+    model = apply_speed_options(cfg, model)
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         callbacks=[*instantiate_all(cfg.get("callbacks")), *extra_callbacks],
