@@ -102,3 +102,11 @@ def test_out_never_overwrites_earlier_results(classical_run, tmp_path):
     evaluate(run, out=str(tmp_path / "results"))
     with pytest.raises(UserError, match="already holds the results of an eval"):
         evaluate(run, out=str(tmp_path / "results"))
+
+
+def test_a_mistyped_override_names_the_key_of_the_run_meant(classical_run):
+    run, _ = classical_run
+    with pytest.raises(
+        UserError, match=r"'degradation.sigm' is not .*did you mean degradation\.sigma\?"
+    ):
+        evaluate(run, overrides=["degradation.sigm=50"])

@@ -32,7 +32,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
-from regenlab.utils.config import CONF_DIR, check_accelerator, conf_dir, instantiate_datamodule
+from regenlab.utils.config import (
+    CONF_DIR,
+    check_accelerator,
+    closest_key,
+    conf_dir,
+    instantiate_datamodule,
+)
 from regenlab.utils.console import first_line, flag, parse_cli, print_metrics, report_user_errors
 from regenlab.utils.run import (
     atomic_write,
@@ -61,9 +67,11 @@ def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
             cfg[key] = compose_group(key, str(value))
             continue
         if not override.is_add() and OmegaConf.select(cfg, key, default=KeyError) is KeyError:
+            meant = closest_key(cfg, key)
+            hint = f"did you mean {meant}?" if meant else "check the spelling against config.yaml"
             raise UserError(
-                f"'{key}' is not in this run's config (from '{text}'); check the spelling "
-                f"against config.yaml in the run dir, or write '+{text}' to add a new key"
+                f"'{key}' is not in this run's config (from '{text}'); {hint} "
+                f"(write '+{text}' to add a new key)"
             )
         OmegaConf.update(cfg, key, value, merge=True, force_add=True)
     return cfg
