@@ -200,7 +200,9 @@ def test_a_failed_checkpoint_save_keeps_the_last_good_one(make_cfg, tmp_path, mo
 
     monkeypatch.setattr(torch, "save", failing_save)
     with pytest.raises(OSError, match="disk full"):
-        train(make_cfg(*TINY[:-2], "trainer.max_steps=4", f"ckpt_path={last}"))
+        # the checkpoint's scheduler settings, as ckpt_path= requires
+        train(make_cfg(*TINY[:-2], "trainer.max_steps=4", "model.scheduler.T_max=2",
+                       f"ckpt_path={last}"))  # fmt: skip
     assert last.read_bytes() == before
     assert sorted(p.name for p in last.parent.iterdir()) == ["best.ckpt", "last.ckpt"]
     monkeypatch.undo()
