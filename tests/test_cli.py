@@ -34,6 +34,14 @@ BAD_TRAIN = [
      "trainer.max_steps?"),
     (["callbacks.model_checkpoint.dirpath=/tmp/elsewhere"], 2,
      "callbacks.model_checkpoint.dirpath=/tmp/elsewhere is outside the run dir"),
+    # values of the wrong type or size: tracebacks before
+    (["trainer.max_steps=abc"], 2,
+     "model.scheduler.T_max='abc' (from ${trainer.max_steps}): expected an integer"),
+    (["model.optimizer.lr=abc"], 2, "error: model.optimizer.lr='abc': expected a number"),
+    (["seed=x"], 2, "error: seed='x' must be an integer"),
+    (["model.net.width=-3"], 2, "error: model.net: width must be an integer >= 1, got -3"),
+    (["trainer.max_steps=-5"], 2, "error: trainer: `max_steps` must be a non-negative integer"),
+    (["+model.net.foo=1"], 2, "model.net: UNet.__init__() got an unexpected keyword argument"),
 ]  # fmt: skip
 
 
@@ -106,6 +114,20 @@ def test_eval_rejects_bad_checkpoints_with_one_line(finished_run, tmp_path, dama
     result = run_cli("regenlab-eval", f"run_dir={finished_run}", f"ckpt_path={bad}", cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["degradation.sigma=abc"], "error: degradation.sigma='abc': expected a number or a list"),
+     (["model.net.width=x"], "error: model.net.width='x': expected an integer"),
+     (["model.tile=0"], "error: model: tile=0 must be an integer >= 1")],
+)  # fmt: skip
+def test_eval_wrong_values_are_one_line(finished_run, tmp_path, args, message):
+    """Before: tracebacks from inside the targets (GaussianNoise, UNet, tiled)."""
+    result = run_cli("regenlab-eval", f"run_dir={finished_run}", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

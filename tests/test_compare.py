@@ -171,6 +171,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "no runs (dirs with config.yaml)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["rows=modle", "columns=degradation.sigam"])
+def test_a_key_no_run_has_is_one_line_not_a_table_of_dashes(sweep, tmp_path, capsys, option):
+    """Before: every run was grouped under '-' and the table looked fine (exit 0)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(sweep), option, f"out={tmp_path}/out"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{option}: no run has this key" in err and len(err.strip().splitlines()) == 1
+
+
 TINY = [
     "debug=limit", "trainer.max_steps=2", "trainer.limit_train_batches=2",
     "data.crop_size=16", "data.eval_crop=16", "data.batch_size=2",

@@ -8,9 +8,11 @@ import itertools
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from regenlab.errors import ConfigError
 from regenlab.metrics.generative import save_feature_net
 from regenlab.nets.classifier import SmallConvNet
 from regenlab.nets.weights import rename_keys
@@ -18,10 +20,12 @@ from regenlab.utils import config
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_types,
     conf_dir,
     instantiate_all,
     instantiate_datamodule,
 )
+from regenlab.utils.console import user_error
 
 GROUPS = [
     "model", "data", "degradation", "mask", "trainer", "callbacks", "logger", "experiment",
@@ -85,6 +89,7 @@ def test_option_composes_and_builds(make_cfg, override, feature_net):
         back = {new: old for old, new in (cfg.model.weights_key_map or {}).items()}
         torch.save(rename_keys(instantiate(cfg.model.net).state_dict(), back), cfg.model.weights)
     OmegaConf.resolve(cfg)  # every interpolation points somewhere
+    check_types(cfg)  # no shipped value is refused by the type check
     assert cfg.model._target_ and cfg.trainer._target_
     instantiate(cfg.model)
     instantiate_datamodule(cfg)
@@ -116,6 +121,7 @@ def test_every_job_of_a_paper_sweep_composes_and_builds(make_cfg, experiment, fe
         if OmegaConf.select(cfg, "model.metrics.features.path"):
             cfg.model.metrics.features.path = str(feature_net)
         OmegaConf.resolve(cfg)
+        check_types(cfg)
         instantiate(cfg.model)
         instantiate_datamodule(cfg)
 
@@ -155,3 +161,32 @@ def test_emulated_bf16_on_the_cpu_is_warned_about(monkeypatch, caplog, native, w
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == warned
     assert not warned or ("emulated" in messages[0] and "trainer.precision=32" in messages[0])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("trainer.max_epochs=1.5", "trainer.max_epochs=1.5: expected an integer or null"),
+     ("degradation.sigma=abc", "degradation.sigma='abc': expected a number or a list"),
+     ("degradation.sigma=[5,x]", "degradation.sigma=[5, 'x']: expected a number or a list"),
+     ("model.net.levels=abc", "model.net.levels='abc': expected an integer"),
+     ("model.net.residual=maybe", "model.net.residual='maybe': expected true or false"),
+     ("model.optimizer.lr=abc", "model.optimizer.lr='abc': expected a number"),
+     ("trainer.max_steps=abc", "T_max='abc' (from ${trainer.max_steps}): expected an integer"),
+     ("seed=x", "seed='x' must be an integer")],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_names_its_key(make_cfg, override, message):
+    """Before: a traceback from inside the target (or from seed_everything)."""
+    with pytest.raises(ConfigError) as error:
+        check_types(make_cfg(override))
+    assert message in str(error.value)
+
+
+def test_a_type_error_while_building_a_node_is_a_user_error(make_cfg):
+    """What the type check cannot see (a key the target does not take) is one line too."""
+    cfg = make_cfg("+model.net.foo=1")
+    with pytest.raises(InstantiationException) as error:
+        instantiate(cfg.model)
+    assert user_error(error.value) == (
+        "model.net: UNet.__init__() got an unexpected keyword argument 'foo' (check the keys "
+        "and values of model.net)"
+    )

@@ -463,6 +463,7 @@ def run_compare(
     """Everything ``regenlab-compare`` writes; returns the tables."""
     per_image = "image" in columns or "image" in rows
     runs = [r for d in find_runs(dirs, evals) for r in readable_run(d, rows + columns, per_image)]
+    check_keys(runs, rows, columns)
     annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note)
     comparisons, sections = [], []
     for metric in metrics:
@@ -518,6 +519,19 @@ def check_protocols(runs: list[Run], metric: str, columns: list[str]) -> None:
                     f"the {metric} column {column!r} mixes protocols: {first_dir} and {run.dir} "
                     f"differ in {k} ({first.get(k)} vs {mine.get(k)}); compare them in separate "
                     "tables (or rerun them under one protocol)"
+                )
+
+
+def check_keys(runs: list[Run], rows: list[str], columns: list[str]) -> None:
+    """A ``rows``/``columns`` key that no run has (a typo: ``rows=modle``) would group
+    every run under '-' and print a table that looks fine."""
+    readable = [r for r in runs if r.status != "broken"]  # those say why themselves
+    for option, keys in (("rows", rows), ("columns", columns)):
+        for key in keys:
+            if key != "image" and readable and all(r.labels[key] == "-" for r in readable):
+                raise UserError(
+                    f"{option}={key}: no run has this key; use a config key (e.g. "
+                    "degradation.sigma, see a run's config.yaml) or a Hydra choice (e.g. model)"
                 )
 
 

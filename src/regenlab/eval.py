@@ -35,6 +35,7 @@ from regenlab.errors import UserError
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_types,
     closest_key,
     conf_dir,
     instantiate_datamodule,
@@ -191,6 +192,7 @@ def load_run(
             "regenlab-train, e.g. run_dir=outputs/train/<date>/<time>"
         )
     cfg = apply_overrides(load_run_config(run_dir), list(overrides))
+    check_types(cfg)
     model = instantiate(cfg.model)
     if not ckpt_path and not has_checkpoint(run_dir):
         published = cfg.model.get("weights")

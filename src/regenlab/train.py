@@ -25,6 +25,7 @@ from regenlab.utils.config import (
     check_new_run_dir,
     check_override_keys,
     check_trainer_keys,
+    check_types,
     check_write_paths,
     instantiate_all,
     instantiate_datamodule,
@@ -80,6 +81,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     import lightning as L
 
     check_trainer_keys(cfg.trainer)
+    check_types(cfg)
     check_accelerator(cfg.trainer)
     check_write_paths(cfg)
     check_new_run_dir(cfg)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from regenlab.nets import check_sizes
+
 
 class DnCNN(nn.Module):
     """``depth`` 3x3 convs of ``width`` channels; returns ``x - net(x)`` when ``residual``.
@@ -24,6 +26,7 @@ class DnCNN(nn.Module):
         bn_eps: float = 1e-5,
     ):
         super().__init__()
+        check_sizes(channels=channels, depth=depth, width=width)
         layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(depth - 2):
             layers += [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from regenlab.nets import check_sizes
+
 
 class PatchGAN(nn.Module):
     """(B, C, H, W) -> (B, patches) scores; ``layers`` stride-2 convs (3 gives 70x70 patches).
@@ -14,6 +16,7 @@ class PatchGAN(nn.Module):
 
     def __init__(self, in_channels: int = 3, width: int = 64, layers: int = 3):
         super().__init__()
+        check_sizes(in_channels=in_channels, width=width, layers=layers)
         body: list[nn.Module] = [nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         cin = width
         for i in range(1, layers + 1):

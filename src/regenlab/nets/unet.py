@@ -7,6 +7,8 @@ from itertools import pairwise
 import torch.nn.functional as F
 from torch import Tensor, cat, nn
 
+from regenlab.nets import check_sizes
+
 
 def conv_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
@@ -34,6 +36,7 @@ class UNet(nn.Module):
         out_channels: int | None = None,
     ):
         super().__init__()
+        check_sizes(channels=channels, width=width, levels=levels)
         out_channels = out_channels or channels
         widths = [width * 2**i for i in range(levels + 1)]
         self.inc = conv_block(channels, widths[0])

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
+import inspect
 import logging
 import os
+import types
+import typing
 from itertools import count
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import get_object, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from regenlab.errors import UserError
+from regenlab.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +222,89 @@ def closest_key(cfg: DictConfig, key: str) -> str | None:
             parts[i] = part = close[0]
         node = node[part]
     return ".".join(parts)
+
+
+def check_types(cfg: DictConfig) -> None:
+    """Every value given to a ``_target_`` must fit the type hint of the parameter it is
+    passed to (``trainer.max_steps=abc``, ``model.net.width=x``, ``degradation.sigma=abc``),
+    and ``seed`` must be an integer: one line naming the key before anything is built,
+    instead of a traceback from deep inside the target. Hints it cannot judge (objects,
+    callables, literals) are left to the target."""
+    seed = cfg.get("seed")
+    if seed is not None and fits(seed, int) is False:
+        raise ConfigError(f"seed={seed!r} must be an integer")
+    for key, node in target_nodes(cfg, ""):
+        try:
+            target = get_object(node._target_)
+            hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+        except Exception:  # an unknown target or unresolvable hints: instantiate says more
+            continue
+        for name in node:
+            hint = hints.get(str(name))
+            try:
+                value = node[name]
+            except Exception:  # an interpolation that fails: resolving it says why
+                continue
+            if hint is not None and fits(value, hint) is False:
+                raw = OmegaConf.to_container(node)[name]  # an interpolation: the key to fix
+                origin = f" (from {raw})" if OmegaConf.is_interpolation(node, name) else ""
+                raise ConfigError(f"{key}{name}={value!r}{origin}: expected {describe(hint)}")
+
+
+def target_nodes(node: Any, prefix: str) -> typing.Iterator[tuple[str, DictConfig]]:
+    """(``"model.net."``, node) for every node with a ``_target_`` in a config tree."""
+    if isinstance(node, DictConfig) and "_target_" in node:
+        yield prefix, node
+    items = node.items_ex(resolve=False) if isinstance(node, DictConfig) else []
+    if isinstance(node, ListConfig):
+        items = enumerate(node._iter_ex(resolve=False))
+    for key, child in items:
+        if isinstance(child, DictConfig | ListConfig):
+            yield from target_nodes(child, f"{prefix}{key}.")
+
+
+SEQUENCES = (list, tuple, collections.abc.Sequence)
+
+
+def fits(value: Any, hint: Any) -> bool | None:
+    """Whether a config value fits a type hint: True, False, or None when it cannot tell."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [fits(value, arg) for arg in args]
+        return True if True in verdicts else (None if None in verdicts else False)
+    if isinstance(value, DictConfig):  # a node that becomes an object
+        return None
+    if hint is type(None):
+        return value is None
+    if hint in (bool, int, float, str):
+        number = hint in (int, float) and not isinstance(value, bool)
+        return isinstance(value, hint) or (number and hint is float and isinstance(value, int))
+    if inspect.isclass(hint) and issubclass(hint, PurePath):
+        return isinstance(value, str)
+    if hint in SEQUENCES or origin in SEQUENCES:
+        if not isinstance(value, ListConfig | list | tuple):
+            return False
+        inner = [a for a in args if a is not Ellipsis][:1]
+        verdicts = [fits(v, inner[0]) for v in value] if inner else []
+        return False not in verdicts
+    if inspect.isclass(hint) and isinstance(value, str | int | float | bool):
+        return isinstance(value, hint)  # e.g. a Tensor (lr: float | Tensor) is never 'abc'
+    return None
+
+
+def describe(hint: Any) -> str:
+    """'an integer', 'a number or a list'... for the hints ``fits`` judges; an object
+    (a Tensor, a Module) is 'a config node', the only way to give one."""
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             type(None): "null"}  # fmt: skip
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        parts = [describe(a) for a in typing.get_args(hint)]
+        return " or ".join(dict.fromkeys(p for p in parts if p != "a config node"))
+    if hint in names:
+        return names[hint]
+    if hint in SEQUENCES or typing.get_origin(hint) in SEQUENCES:
+        return "a list"
+    return "a path" if inspect.isclass(hint) and issubclass(hint, PurePath) else "a config node"
 
 
 WRITE_KEYS = ("dirpath", "save_dir", "save_path", "default_root_dir")

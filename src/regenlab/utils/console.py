@@ -58,13 +58,19 @@ def print_metrics(metrics: Mapping[str, float], title: str, footer: str | None =
 
 def user_error(exc: BaseException | None) -> str | None:
     """The message of the UserError behind ``exc``, prefixed with the config key Hydra was
-    instantiating when it raised (Hydra wraps such errors), or None for other errors."""
-    key = None
+    instantiating when it raised (Hydra wraps such errors), or None for other errors. A
+    TypeError, ValueError or Lightning MisconfigurationException raised while building a
+    config node (a wrong key or value there) counts as a user error too."""
+    key, wrapped = None, False
     while exc is not None:
         if isinstance(exc, UserError):
             return f"{key}: {exc}" if key else str(exc)
+        if wrapped and (isinstance(exc, TypeError | ValueError) or is_misconfiguration(exc)):
+            where = key or "the config"
+            return f"{where}: {first_line(exc)} (check the keys and values of {where})"
         if not isinstance(exc, InstantiationException):
             return None
+        wrapped = True
         key = key or next(
             (line.split(":", 1)[1].strip() for line in str(exc).splitlines()
              if line.startswith("full_key:")), None,
@@ -76,6 +82,12 @@ def user_error(exc: BaseException | None) -> str | None:
 def first_line(exc: BaseException) -> str:
     """An exception's message up to its first line break: for one-line reports."""
     return str(exc).partition("\n")[0]
+
+
+def is_misconfiguration(exc: BaseException) -> bool:
+    """Lightning's MisconfigurationException (a bad Trainer argument), without importing it."""
+    module = sys.modules.get("lightning.fabric.utilities.exceptions")
+    return module is not None and isinstance(exc, module.MisconfigurationException)
 
 
 def is_sigterm(exc: BaseException) -> bool:
