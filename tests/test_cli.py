@@ -35,12 +35,11 @@ BAD_TRAIN = [
     (["callbacks.model_checkpoint.dirpath=/tmp/elsewhere"], 2,
      "callbacks.model_checkpoint.dirpath=/tmp/elsewhere is outside the run dir"),
     # values of the wrong type or size: tracebacks before
-    (["trainer.max_steps=abc"], 2,
-     "model.scheduler.T_max='abc' (from ${trainer.max_steps}): expected an integer"),
+    (["trainer.max_epochs=abc"], 2, "error: trainer.max_epochs='abc': expected an integer or null"),
     (["model.optimizer.lr=abc"], 2, "error: model.optimizer.lr='abc': expected a number"),
     (["seed=x"], 2, "error: seed='x' must be an integer"),
     (["model.net.width=-3"], 2, "error: model.net: width must be an integer >= 1, got -3"),
-    (["trainer.max_steps=-5"], 2, "error: trainer: `max_steps` must be a non-negative integer"),
+    (["trainer.max_epochs=-5"], 2, "error: trainer: `max_epochs` must be a non-negative integer"),
     (["+model.net.foo=1"], 2, "model.net: UNet.__init__() got an unexpected keyword argument"),
 ]  # fmt: skip
 
