@@ -275,4 +275,4 @@ def test_a_run_whose_every_batch_was_skipped_is_marked_untrained(make_cfg, tmp_p
     train(make_cfg(*TINY, "model.loss.start=1", "callbacks.finite_loss.skip=true"))
     record = json.loads((tmp_path / "metrics.json").read_text())
     assert record["trained_steps"] == 8 and record["skipped_batches"] == 8
-    assert "no training step changed the weights" in record["warning"]
+    assert "no training step of this run changed the weights" in record["warning"]

@@ -50,6 +50,7 @@ def test_resume_trains_on_to_a_raised_max_steps_and_records_it(make_cfg, tmp_pat
     [
         ("model.optimizer.lr=0.5", r"cannot change model.optimizer.lr \(only trainer.max_steps\)"),
         ("model=dncnn", r"cannot change model "),
+        ("experiment=denoise_blind", r"cannot change experiment"),
         ("trainer.max_steps=1", r"trainer.max_steps=1, but .*last.ckpt is at step 2 already"),
     ],
 )
@@ -59,7 +60,7 @@ def test_resume_refuses_what_it_cannot_honour(make_cfg, finished, override, mess
 
 
 def test_resume_repeating_the_runs_own_settings_is_no_change(make_cfg, finished):
-    cfg = resumed(make_cfg(f"resume={finished}", "model.net.width=4", subdir="run"))
+    cfg = resumed(make_cfg(f"resume={finished}", "debug=limit", "model.net.width=4", subdir="run"))
     assert cfg.ckpt_path.endswith("last.ckpt")
 
 

@@ -7,6 +7,7 @@ regenlab-train experiment=denoise_blind          # a recipe from conf/experiment
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -145,11 +146,11 @@ def training_record(trainer: L.Trainer) -> dict[str, Any]:
 
     finite = next((c for c in trainer.callbacks if isinstance(c, FiniteLoss)), None)
     record: dict[str, Any] = {"skipped_batches": finite.skipped} if finite else {}
-    if trainer.global_step == 0 or (finite is not None and finite.applied == 0):
+    if trainer.global_step == 0 or (finite is not None and finite.skipped and not finite.applied):
         record["warning"] = (
-            f"no training step changed the weights ({trainer.global_step} steps, "
+            f"no training step of this run changed the weights ({trainer.global_step} steps, "
             f"{record.get('skipped_batches', 0)} batches skipped as non-finite): these "
-            "metrics are those of the untrained model"
+            "metrics are those of the weights it started from"
         )
         rank_zero_warn(record["warning"])
     return record
@@ -169,7 +170,7 @@ def resumed(cfg: DictConfig) -> DictConfig:
     if not (run_dir / "config.yaml").is_file():
         raise UserError(f"resume={run_dir} is not a regenlab run (no config.yaml)")
     run_cfg = load_run_config(run_dir)
-    changes = command_line_changes(cfg, run_cfg)
+    changes = command_line_changes(cfg, run_cfg, run_dir)
     if refused := [k for k in changes if k not in RESUMABLE]:
         raise UserError(
             f"resume={run_dir} continues that run with its own config and cannot change "
@@ -189,17 +190,34 @@ def resumed(cfg: DictConfig) -> DictConfig:
     return run_cfg
 
 
-def command_line_changes(cfg: DictConfig, run_cfg: DictConfig) -> dict[str, Any]:
+def command_line_changes(cfg: DictConfig, run_cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """The command line's overrides (but ``resume``) whose value differs from the run's
-    saved config, by key: repeating the run's own settings is no change."""
+    saved config, by key: repeating the run's own settings is no change. A group that sets
+    keys all over the config (``experiment=``, ``debug=``) is compared by the option chosen
+    (run.json's ``choices``)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     if not HydraConfig.initialized():
         return {}
-    overrides = OverridesParser.create().parse_overrides(list(HydraConfig.get().overrides.task))
-    keys = [o.key_or_group for o in overrides if o.key_or_group != "resume"]
-    return {k: value_of(cfg, k) for k in keys if value_of(cfg, k) != value_of(run_cfg, k)}
+    hydra = HydraConfig.get()
+    overrides = OverridesParser.create().parse_overrides(list(hydra.overrides.task))
+    changes = {}
+    for key in [o.key_or_group for o in overrides if o.key_or_group != "resume"]:
+        if key in hydra.runtime.choices and OmegaConf.select(cfg, key, default=None) is None:
+            if hydra.runtime.choices[key] != run_choices(run_dir).get(key):
+                changes[key] = hydra.runtime.choices[key]
+        elif value_of(cfg, key) != value_of(run_cfg, key):
+            changes[key] = value_of(cfg, key)
+    return changes
+
+
+def run_choices(run_dir: Path) -> dict[str, Any]:
+    """The config group options a run was started with (its run.json), {} if unreadable."""
+    try:
+        return dict(json.loads((run_dir / "run.json").read_text()).get("choices") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def value_of(cfg: DictConfig, key: str) -> Any:
