@@ -23,6 +23,7 @@ from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_benchmarks,
     check_new_run_dir,
     check_override_keys,
     check_trainer_keys,
@@ -81,6 +82,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     """
     import lightning as L
 
+    check_benchmarks(cfg)
     check_trainer_keys(cfg.trainer)
     check_types(cfg)
     check_accelerator(cfg.trainer)
