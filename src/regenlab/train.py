@@ -76,7 +76,8 @@ def apply_speed_options(cfg: DictConfig, model: L.LightningModule) -> L.Lightnin
 
 
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, float]:
-    """The recipe: seed, instantiate, fit, test the best checkpoint, save the record.
+    """The recipe: seed, instantiate, fit, test the best checkpoint (``test=false``: the
+    best validation score only), save the record.
 
     ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
     """
@@ -88,6 +89,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     check_accelerator(cfg.trainer)
     check_write_paths(cfg)
     check_new_run_dir(cfg)
+    if not cfg.get("test", True) and not cfg.get("train", True):
+        raise UserError("train=false test=false does nothing; leave one of them true")
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
@@ -114,7 +117,11 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
             if checkpoint.monitor and checkpoint.best_model_score is not None:
                 best_score = {f"{checkpoint.monitor}_best": float(checkpoint.best_model_score)}
         training = training_record(trainer)
-    results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    skipped = {}
+    if cfg.get("test", True):
+        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    else:  # the test sets stay unseen while a recipe is tuned on validation scores
+        results, skipped = [], {"test": "skipped (test=false)"}
     metrics = {k: float(v) for r in results for k, v in r.items()} | best_score  # all test sets
     log_hparams(trainer, cfg, metrics)
     out = Path(cfg.paths.output_dir).resolve()
@@ -125,6 +132,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         metrics,
         best_checkpoint=best_rel,
         trained_steps=trainer.global_step,
+        **skipped,
         **training,
         **extras,
     )
@@ -326,7 +334,8 @@ def train_and_report(cfg: DictConfig) -> float | None:
     if cfg.get("resume"):
         cfg = resumed(cfg)
     metrics = train(cfg)
-    print_metrics(metrics, title="test metrics", footer=f"run dir: {cfg.paths.output_dir}")
+    title = "test metrics" if cfg.get("test", True) else "validation metrics (test=false)"
+    print_metrics(metrics, title=title, footer=f"run dir: {cfg.paths.output_dir}")
     return metrics.get(cfg.get("optimized_metric"))
 
 
