@@ -78,6 +78,14 @@ EXPERIMENTS = {
 }  # fmt: skip
 QUIET = ["trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
          "trainer.enable_model_summary=false", "data.num_workers=0"]  # fmt: skip
+# speed_options.py's, and what a GPU adds: all three together, cuDNN's algorithm search for
+# the fixed crop size (Lightning turns it off by default), and the workers a GPU host has
+SPEED_OPTIONS = OPTIONS | {
+    "bf16-mixed + channels_last + compile": [
+        "trainer.precision=bf16-mixed", "channels_last=true", "compile=true"],
+    "cudnn.benchmark": ["+trainer.benchmark=true"],
+    "8 DataLoader workers (persistent)": ["data.num_workers=8"],
+}  # fmt: skip
 SYNC_WARNING = "synchronizing CUDA operation"
 HERE = Path(__file__).resolve().parent  # benchmarks/: their own clocks' syncs are left out
 TORCH, REGENLAB = (Path(m.__file__).resolve().parent for m in (torch, regenlab))
@@ -185,11 +193,21 @@ def run_experiment(check: Check, overrides: list[str], precision: str, out: Path
     return {"ran_on": probe.device, "metrics": metrics, **({"note": note} if note else {})}
 
 
+def experiment_overrides(check: Check, name: str, precision: str) -> list[str]:
+    """A few steps of experiment ``name`` on the device, one val and one test batch."""
+    overrides, tiny, batches = EXPERIMENTS[name]
+    return [*overrides, *QUIET, *check.on_device, f"trainer.precision={precision}",
+            f"trainer.max_steps={STEPS}", f"trainer.limit_train_batches={STEPS * batches}",
+            "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
+            "trainer.log_every_n_steps=1", f"paths.data_dir={check.scratch}/data",
+            *(tiny if check.tiny else [])]  # fmt: skip
+
+
 def experiments(check: Check) -> dict[str, Any]:
     """Every experiment x precision, precision by precision (float32 first)."""
     runs = []
     for precision in PRECISIONS:
-        for name, (overrides, tiny, batches) in EXPERIMENTS.items():
+        for name in EXPERIMENTS:
             row = {"experiment": name, "precision": precision}
             if precision == "16-mixed" and check.device == "cpu":
                 runs.append(skipped(row, "fp16 AMP needs a GPU (Lightning runs bf16 instead)"))
@@ -198,12 +216,8 @@ def experiments(check: Check) -> dict[str, Any]:
                 runs.append(skipped(row))
                 continue
             out = check.scratch / "runs" / precision / name.split()[0]
-            full = [*overrides, *QUIET, *check.on_device, f"trainer.precision={precision}",
-                    f"trainer.max_steps={STEPS}", f"trainer.limit_train_batches={STEPS * batches}",
-                    "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
-                    "trainer.log_every_n_steps=1", f"paths.data_dir={check.scratch}/data",
-                    *(tiny if check.tiny else [])]  # fmt: skip
-            runs.append(attempt(row, partial(run_experiment, check, full, precision, out)))
+            overrides = experiment_overrides(check, name, precision)
+            runs.append(attempt(row, partial(run_experiment, check, overrides, precision, out)))
     matrix = {}
     for run in runs:
         cell = run["status"] + (f" {run['seconds']:.1f} s" if run["status"] == "ok" else "")
@@ -282,14 +296,8 @@ def data_waits(check: Check) -> dict[str, Any]:
 
 def speed(check: Check) -> dict[str, Any]:
     """speed_options.py's options against float32 on the device, plus the GPU's candidates."""
-    s = check.settings
-    options = OPTIONS | {
-        "bf16-mixed + channels_last + compile": [
-            "trainer.precision=bf16-mixed", "channels_last=true", "compile=true"],
-        "8 DataLoader workers (persistent)": ["data.num_workers=8"],
-    }  # fmt: skip
-    left_out = {}
-    if check.device == "cpu" and check.tiny:  # minutes of C++ compilation on 2 cores
+    s, options, left_out = check.settings, SPEED_OPTIONS, {}
+    if check.device == "cpu" and check.tiny:  # a cold compile costs ~40 CPU seconds there
         left_out = {k: v for k, v in options.items() if "compile=true" in v}
         options = {k: v for k, v in options.items() if k not in left_out}
     base = [*s.restoration, *check.on_device]
@@ -297,7 +305,7 @@ def speed(check: Check) -> dict[str, Any]:
     for row in rows:
         row["status"] = "failed" if "error" in row else "ok"
     rows += [
-        skipped({"option": name}, "torch.compile on the CPU: tests/test_train.py covers it")
+        skipped({"option": name}, "torch.compile on a CPU dry run: tests/test_train.py covers it")
         for name in left_out
     ]
     best = max((r for r in rows if r["status"] == "ok"), key=lambda r: r["speedup"], default={})

@@ -113,3 +113,19 @@ def test_timed_runs_apply_the_speed_options_they_are_named_for(tmp_path, gpu_che
         memory_format=torch.channels_last
     )
     assert isinstance(compiled, torch._dynamo.eval_frame.OptimizedModule)
+
+
+def test_gpu_sizes_compose(tmp_path, gpu_check):
+    """What only a GPU run uses (its sizes, 16-mixed, the speed options) composes: a typo
+    there would otherwise first show on the GPU, whose minutes are few."""
+    from regenlab.utils.config import compose_run_config
+
+    check = gpu_check.Check("cuda", False, gpu_check.GPU, tmp_path)
+    gpu = gpu_check.GPU
+    for name in gpu_check.EXPERIMENTS:
+        cfg = compose_run_config(gpu_check.experiment_overrides(check, name, "16-mixed"), tmp_path)
+        assert (cfg.trainer.accelerator, cfg.trainer.precision) == ("cuda", "16-mixed")
+    for options in gpu_check.SPEED_OPTIONS.values():
+        cfg = compose_run_config([*gpu.restoration, *check.on_device, *options], tmp_path)
+        assert (cfg.data.batch_size, cfg.data.crop_size) == (64, 128)
+    assert compose_run_config(list(gpu.wgan_gp), tmp_path).model.metrics is None

@@ -152,3 +152,42 @@ def test_mistakes_are_one_line(runs, tmp_path, option, message):
                      cwd=tmp_path)  # fmt: skip
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def plain_run(root: Path, name: str, model: str, data: str, **metrics: float) -> Path:
+    """A run whose metrics are not per named test set (``test/nll_iw50``)."""
+    run = root / name
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text(yaml.safe_dump({"seed": 0, "model": {"_target_": "x.M"}}))
+    choices = {"model": model, "data": data}
+    (run / "run.json").write_text(json.dumps({"seed": 0, "choices": choices}))
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+def test_reported_rows_of_a_metric_not_per_test_set(tmp_path, capsys):
+    root = tmp_path / "runs"
+    plain_run(root, "vae", "vae_bernoulli", "mnist_digits", **{"test/nll_iw50": 95.0})
+    [table] = run_compare([root], ["model"], [], ["test/nll_iw50"], tmp_path / "cmp",
+                          reference="generation_mnist")  # fmt: skip
+    assert {r: table.cells[r]["value"].mean for r in table.reported} == {
+        "VAE (full 60k training set) (reported)": 89.9,
+        "IWAE k=50 (full 60k training set) (reported)": 87.1,
+    }
+    mine = tmp_path / "mine.yaml"  # a set naming the run's only test data fits; another not
+    mine.write_text(yaml.safe_dump({"entries": [
+        {"method": "A", "set": "mnist_digits", "metric": "nll_iw50", "value": 90.0},
+        {"method": "B", "set": "mnist_full", "metric": "nll_iw50", "value": 91.0}]}))  # fmt: skip
+    [table] = run_compare([root], ["model"], [], ["test/nll_iw50"], tmp_path / "cmp2",
+                          reference=str(mine))  # fmt: skip
+    assert table.reported == ["A (reported)"]
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_reference_that_fits_nothing_warns_in_one_line(runs, tmp_path):
+    out = f"out={tmp_path / 'cmp'}"
+    result = run_cli("regenlab-compare", str(runs), "reference=generation_mnist",
+                     "metrics=test/set12/psnr", out, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [line] = [x for x in result.stderr.splitlines() if "warning" in x]
+    assert "reference=generation_mnist: no entry fits a column of test/set12/psnr" in line

@@ -176,6 +176,18 @@ def test_refuses_to_overwrite_inputs_or_outputs(run_dir, photos, tmp_path):
     assert read_array(out / "sub/b.png").dtype == np.uint16
 
 
+def test_unwritable_places_are_one_line(run_dir, photos, tmp_path):
+    """Before: an OSError traceback (at the first image, or halfway through a folder)."""
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(UserError, match=r"output=.*a_file/out: cannot create it"):
+        restore_images(str(run_dir), str(photos), str(tmp_path / "a_file/out"))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out/sub").write_text("a file where the folder sub/ should be")
+    written, failed = restore_images(str(run_dir), str(photos), str(tmp_path / "out"))
+    assert [p.name for p in written] == ["a.png"]
+    assert len(failed) == 1 and failed[0].startswith(f"cannot write {tmp_path}/out/sub/b.png")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"input": ""}, "input= is empty"), ({"output": " "}, "output= is empty"),

@@ -252,3 +252,14 @@ def test_an_eval_image_too_small_for_the_model_is_refused_before_training(
     ):
         train(cfg)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_test_false_fits_only_and_records_the_best_validation_score(make_cfg, tmp_path):
+    """``test=false`` (as in lightning-hydra-template): the test sets stay unseen."""
+    metrics = train(make_cfg(*TINY, "test=false"))
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert not any(k.startswith("test/") for k in saved)
+    assert saved["val/psnr_best"] == pytest.approx(metrics["val/psnr_best"])
+    assert saved["test"] == "skipped (test=false)" and saved["best_checkpoint"]
+    with pytest.raises(UserError, match="does nothing"):
+        train(make_cfg(*TINY, "test=false", "train=false", subdir="nothing"))

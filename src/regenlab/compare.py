@@ -19,7 +19,8 @@ of that tag from each group, side by side), mode=max|min (default: by metric nam
 
 reference=<name or yaml> (e.g. dncnn_paper: conf/reference/dncnn_paper.yaml) adds published
 figures as rows "<method> (reported)" where a column's runs are of the entry's test set
-(test/<set>/<metric>), level and metric, and a table of measured - reported.
+(test/<set>/<metric>; an entry without set: test/<metric>), level and metric, and a table of
+measured - reported; a reference that fits no column prints a warning.
 baseline=<row> (e.g. classical/bm3d) adds each row minus that row, paired over test images
 (per_image.csv), with a 95% bootstrap interval over images and seeds (bootstrap=<resamples>,
 default 2000, seeded); "n.s." marks an interval that holds 0. Both go to <metric>.diff.csv.
@@ -50,7 +51,14 @@ from rich.table import Table
 
 from regenlab.errors import UserError
 from regenlab.utils.config import conf_dir
-from regenlab.utils.console import console, first_line, flag, parse_cli, report_user_errors
+from regenlab.utils.console import (
+    console,
+    err_console,
+    first_line,
+    flag,
+    parse_cli,
+    report_user_errors,
+)
 from regenlab.utils.run import atomic_write
 
 USAGE = __doc__
@@ -489,6 +497,8 @@ def run_compare(
     if not comparisons:
         raise UserError(f"no run has any of {', '.join(metrics)}; see {out}/runs.csv")
     atomic_write(out / "table.md", "\n".join([c.markdown() for c in comparisons] + sections))
+    if reference and not any(c.reported for c in comparisons):
+        warn_unmatched(reference, metrics)
     run_keys = [k for k in rows + columns if k != "image"]
     for tag in curves:
         plot_curves(runs, tag, run_keys, out / f"curve_{slug(tag)}.png")
@@ -496,6 +506,17 @@ def run_compare(
         plot_images(runs, images, rows, columns, out / f"images_{slug(images)}.png")
     console.print(f"written to {out}", highlight=False)
     return comparisons
+
+
+def warn_unmatched(reference: str, metrics: list[str]) -> None:
+    """A reference whose figures fit no column would leave its rows out silently."""
+    err_console.print(
+        f"[yellow]warning:[/] reference={reference}: no entry fits a column of "
+        f"{', '.join(metrics)} (an entry needs the column's test set, metric and level); "
+        "no reported rows",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def check_protocols(runs: list[Run], metric: str, columns: list[str]) -> None:
@@ -558,10 +579,11 @@ REFERENCE_FIELDS = ("method", "set", "metric", "value", "rows", "citation")
 @dataclass
 class Reported:
     """One published figure: ``method`` on test ``set`` at ``level`` (config key -> value);
-    ``rows`` are the measured rows it is held against."""
+    ``rows`` are the measured rows it is held against. No ``set``: the figure goes where a
+    run's metric is not per test set (``test/nll_iw50``)."""
 
     method: str
-    set: str
+    set: str | None
     level: dict[str, str]
     metric: str
     value: float
@@ -581,7 +603,7 @@ def load_reference(spec: str) -> list[Reported]:
     levels, entries = doc.get("levels") or {}, []
     for i, entry in enumerate(doc.get("entries") or [], start=1):
         unknown = sorted(set(entry) - set(REFERENCE_FIELDS) - set(levels))
-        missing = [k for k in ("method", "set", "metric", "value") if k not in entry]
+        missing = [k for k in ("method", "metric", "value") if k not in entry]
         if unknown or missing:
             problem = f"unknown key '{unknown[0]}'" if unknown else f"no '{missing[0]}'"
             raise UserError(
@@ -589,7 +611,7 @@ def load_reference(spec: str) -> list[Reported]:
                 f"and the levels {', '.join(levels) or '(none defined)'}"
             )
         entries.append(Reported(
-            str(entry["method"]), str(entry["set"]),
+            str(entry["method"]), None if entry.get("set") is None else str(entry["set"]),
             {levels[k]: str(v) for k, v in entry.items() if k in levels},
             str(entry["metric"]), float(entry["value"]), [str(r) for r in entry.get("rows", [])],
             str(entry.get("citation", doc.get("citation", ""))),
@@ -611,11 +633,22 @@ def metric_place(name: str) -> tuple[str | None, str]:
     return (parts[1] if len(parts) == 3 else None), parts[-1]
 
 
+def test_data(run_dir: Path) -> str | None:
+    """The Hydra ``data`` choice of a run (``mnist_digits``): the name of its only test data
+    when its metrics are not per named test set."""
+    record = run_dir / "run.json"
+    choices = json.loads(record.read_text()).get("choices", {}) if record.is_file() else {}
+    data = (choices or {}).get("data")
+    return None if data is None else str(data)
+
+
 def column_contexts(
     runs: list[Run], comparison: Comparison, keys: list[str]
 ) -> dict[str, set[tuple]]:
-    """For each column: the (test set, metric, config ``keys`` labels) of its values, so a
-    published figure is placed only where every value is of its set, metric and level."""
+    """For each column: the (test set, test data, metric, config ``keys`` labels) of its
+    values, so a published figure is placed only where every value is of its set, metric and
+    level. The test set is None for a metric not per test set (``test/psnr``); the test data
+    is then the run's ``data`` choice."""
     contexts: dict[str, set[tuple]] = defaultdict(set)
     for run in runs:
         if run.status != "ok":
@@ -623,18 +656,25 @@ def column_contexts(
         levels = tuple(run_labels(run.dir, keys).items()) if keys else ()
         for part, name in matching_names(run.metrics, comparison.metric).items():
             column = column_of(run, comparison.column_keys, part)
-            contexts[column].add((*metric_place(name), levels))
+            test_set, metric = metric_place(name)
+            data = test_data(run.dir) if test_set is None else None
+            contexts[column].add((test_set, data, metric, levels))
     return contexts
 
 
 def fits(entry: Reported, contexts: set[tuple]) -> bool:
+    """Whether ``entry`` belongs in a column: one context, of its metric and level, and of
+    its set: a named test set, or (a metric not per set) no set or the run's test data."""
     if len(contexts) != 1:
         return False
-    test_set, metric, levels = next(iter(contexts))
+    test_set, data, metric, levels = next(iter(contexts))
     labels = dict(levels)
+    if test_set is not None:
+        same_set = entry.set is not None and same_label(test_set, entry.set)
+    else:
+        same_set = entry.set is None or (data is not None and same_label(data, entry.set))
     return (
-        test_set is not None
-        and same_label(test_set, entry.set)
+        same_set
         and metric == entry.metric
         and all(k in labels and same_label(labels[k], v) for k, v in entry.level.items())
     )

@@ -96,10 +96,12 @@ def restore_file(
             f"{smaller} to restore it in pieces"
         ) from None
     out = torch.cat([restored.clamp(0, 1), pixels[colour:]]).permute(1, 2, 0).cpu().numpy()
-    if np.issubdtype(array.dtype, np.floating):
+    if not np.issubdtype(array.dtype, np.floating):
+        out = (out * np.iinfo(array.dtype).max).round()
+    try:
         write_image(out.astype(array.dtype), target)
-    else:
-        write_image((out * np.iinfo(array.dtype).max).round().astype(array.dtype), target)
+    except OSError as exc:  # a full disk, a file where a folder should be...
+        raise UserError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def pick_device(device: str) -> str:
@@ -136,6 +138,10 @@ def restore_images(
         raise UserError(
             f"regenlab-predict needs a restoration run; {run_dir} trained {cfg.model._target_}"
         )
+    try:
+        Path(output).expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"output={output}: cannot create it ({exc.strerror or exc})") from None
     model = model.eval().to(device)
 
     def restore(x: Tensor) -> Tensor:

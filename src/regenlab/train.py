@@ -23,6 +23,7 @@ from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_benchmarks,
     check_new_run_dir,
     check_override_keys,
     check_trainer_keys,
@@ -75,17 +76,21 @@ def apply_speed_options(cfg: DictConfig, model: L.LightningModule) -> L.Lightnin
 
 
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, float]:
-    """The recipe: seed, instantiate, fit, test the best checkpoint, save the record.
+    """The recipe: seed, instantiate, fit, test the best checkpoint (``test=false``: the
+    best validation score only), save the record.
 
     ``extra_callbacks`` join the configured ones (for notebooks and benchmarks).
     """
     import lightning as L
 
+    check_benchmarks(cfg)
     check_trainer_keys(cfg.trainer)
     check_types(cfg)
     check_accelerator(cfg.trainer)
     check_write_paths(cfg)
     check_new_run_dir(cfg)
+    if not cfg.get("test", True) and not cfg.get("train", True):
+        raise UserError("train=false test=false does nothing; leave one of them true")
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
@@ -112,7 +117,11 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
             if checkpoint.monitor and checkpoint.best_model_score is not None:
                 best_score = {f"{checkpoint.monitor}_best": float(checkpoint.best_model_score)}
         training = training_record(trainer)
-    results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    skipped = {}
+    if cfg.get("test", True):
+        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    else:  # the test sets stay unseen while a recipe is tuned on validation scores
+        results, skipped = [], {"test": "skipped (test=false)"}
     metrics = {k: float(v) for r in results for k, v in r.items()} | best_score  # all test sets
     log_hparams(trainer, cfg, metrics)
     out = Path(cfg.paths.output_dir).resolve()
@@ -123,6 +132,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         metrics,
         best_checkpoint=best_rel,
         trained_steps=trainer.global_step,
+        **skipped,
         **training,
         **extras,
     )
@@ -324,7 +334,8 @@ def train_and_report(cfg: DictConfig) -> float | None:
     if cfg.get("resume"):
         cfg = resumed(cfg)
     metrics = train(cfg)
-    print_metrics(metrics, title="test metrics", footer=f"run dir: {cfg.paths.output_dir}")
+    title = "test metrics" if cfg.get("test", True) else "validation metrics (test=false)"
+    print_metrics(metrics, title=title, footer=f"run dir: {cfg.paths.output_dir}")
     return metrics.get(cfg.get("optimized_metric"))
 
 

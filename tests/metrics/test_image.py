@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from regenlab.metrics.image import image_metrics, to_8bit
+from regenlab.metrics.image import image_metrics, rgb_to_y, to_8bit
 
 
 def test_psnr_of_known_pair_equals_closed_form():
@@ -35,3 +35,13 @@ def test_to_8bit_clips_and_rounds():
 def test_ssim_of_identical_images_is_one():
     x = torch.rand(2, 3, 32, 32)
     assert image_metrics("t/")(x, x)["t/ssim"].item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_y_is_matlabs_rgb2ycbcr_on_8bit_images_and_gray_is_its_own_y():
+    rgb = torch.tensor([255.0, 128.0, 0.0]).view(1, 3, 1, 1) / 255
+    # MATLAB: rgb2ycbcr(uint8([255 128 0])) -> Y = round(16 + 65.481 + 128.553 * 128/255) = 146
+    assert rgb_to_y(rgb).item() * 255 == pytest.approx(146, abs=1e-4)
+    white_black = torch.tensor([[1.0, 0.0]]).expand(3, -1)[None, :, None]  # (1, 3, 1, 2)
+    assert (rgb_to_y(white_black) * 255).flatten().tolist() == pytest.approx([235, 16])
+    gray = torch.rand(2, 1, 4, 4)
+    assert rgb_to_y(gray) is gray

@@ -21,6 +21,7 @@ from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 
 from regenlab.errors import ConfigError, UserError
+from regenlab.metrics.image import rgb_to_y
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -38,14 +39,21 @@ SKIMAGE_SPLITS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def to_tensor(image: np.ndarray, channels: int) -> Tensor:
+GRAY = ("luma", "y")
+
+
+def to_tensor(image: np.ndarray, channels: int, gray: str = "luma") -> Tensor:
     """HxW or HxWxC uint8/uint16/bool/float array -> (channels, H, W) float32 in [0, 1];
-    alpha is dropped."""
+    alpha is dropped. RGB to 1 channel: ``gray="luma"`` is full-range BT.601 luma,
+    ``gray="y"`` MATLAB's rgb2ycbcr Y (in [16, 235], 8-bit), what SR and JPEG papers
+    measure on; a gray image stays as it is either way."""
     x = TF.to_dtype(TF.to_image(image), torch.float32, scale=True)
     if x.shape[0] in (2, 4):  # gray or RGB with alpha: drop alpha
         x = x[:-1]
     if channels == 1 and x.shape[0] == 3:
-        return TF.rgb_to_grayscale(x)
+        if gray not in GRAY:
+            raise ConfigError(f"data.gray must be one of {', '.join(GRAY)}; got {gray!r}")
+        return rgb_to_y(x[None])[0] if gray == "y" else TF.rgb_to_grayscale(x)
     if channels == 3 and x.shape[0] == 1:
         return x.expand(3, -1, -1).clone()
     if channels not in (1, 3):
@@ -153,9 +161,10 @@ def dataset_images(
     return NamedImages([source[i][0] for i in indices], [f"{split}{i}" for i in indices])
 
 
-def read_image(path: str | Path, channels: int) -> Tensor:
-    """Any image file (palette, RGBA, 16-bit, float TIFF...) -> (channels, H, W) in [0, 1]."""
-    return to_tensor(checked_range(read_array(path), path), channels)
+def read_image(path: str | Path, channels: int, gray: str = "luma") -> Tensor:
+    """Any image file (palette, RGBA, 16-bit, float TIFF...) -> (channels, H, W) in [0, 1];
+    ``gray``: see ``to_tensor``."""
+    return to_tensor(checked_range(read_array(path), path), channels, gray)
 
 
 def read_array(path: str | Path) -> np.ndarray:
@@ -275,7 +284,11 @@ def split_folder(root: str | Path, split: str) -> Path:
 
 
 def read_folder(
-    folder: Path, channels: int, skip_bad: bool = False, files: Sequence[Path] | None = None
+    folder: Path,
+    channels: int,
+    skip_bad: bool = False,
+    files: Sequence[Path] | None = None,
+    gray: str = "luma",
 ) -> NamedImages:
     """``files`` (default: every image under ``folder``) named relative to ``folder``.
 
@@ -285,7 +298,9 @@ def read_folder(
     images, names, bad = [], [], []
     for path in list_images(folder) if files is None else files:
         try:
-            images.append(read_image(path, channels))
+            images.append(read_image(path, channels, gray))
+        except ConfigError:
+            raise
         except UserError as exc:
             if not skip_bad:
                 raise UserError(
@@ -301,7 +316,7 @@ def read_folder(
     return NamedImages(images, names)
 
 
-def image_set(folder: str | Path, channels: int = 1) -> NamedImages:
+def image_set(folder: str | Path, channels: int = 1, gray: str = "luma") -> NamedImages:
     """Every image under ``folder`` (a named test set such as Set12: no split subfolders)."""
     folder = Path(folder).expanduser()
     if not folder.is_dir() or not list_images(folder):
@@ -309,7 +324,7 @@ def image_set(folder: str | Path, channels: int = 1) -> NamedImages:
             f"no images in {folder}; a test set is a folder of images "
             f"({', '.join(IMAGE_SUFFIXES)}, searched recursively)"
         )
-    return read_folder(folder, channels)
+    return read_folder(folder, channels, gray=gray)
 
 
 def carve_val(files: list[Path], val_count: int | None, val_fraction: float, seed: int) -> set:
@@ -336,17 +351,17 @@ def folder_images(
     val_count: int | None = None,
     val_fraction: float = 0.05,
     split_seed: int = 0,
+    gray: str = "luma",
 ) -> NamedImages:
     """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative.
 
     A ``root`` without a train/ subfolder is a plain folder of training images (Train400):
     validation is carved out of it (``carve_val``) and the test images come from named test
-    sets (``test_sets``). Unreadable files: see ``read_folder``.
+    sets (``test_sets``). Unreadable files: see ``read_folder``; ``gray``: ``to_tensor``.
     """
     root = Path(root).expanduser()
     if not root.is_dir() or any((root / s).is_dir() for s in ("train", "val", "test")):
-        folder = split_folder(root, split)
-        return read_folder(folder, channels, skip_bad)
+        return read_folder(split_folder(root, split), channels, skip_bad, gray=gray)
     if split == "test":
         raise UserError(
             f"{root} has no train/val/test subfolders, so it is read as training images only "
@@ -361,7 +376,7 @@ def folder_images(
         log.info("validation: %d of the %d images of %s (split_seed=%d)", len(val), len(files),
                  root, split_seed)  # fmt: skip
     chosen = [f for f in files if (f in val) == (split == "val")]
-    return read_folder(root, channels, skip_bad, chosen)
+    return read_folder(root, channels, skip_bad, chosen, gray)
 
 
 def paired_images(

@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
-from regenlab.data.images import NamedImages, image_set
+from regenlab.data.images import GRAY, NamedImages, image_set
 from regenlab.data.loaders import check_train_batches, eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
@@ -152,6 +152,7 @@ class RestorationDataModule(L.LightningDataModule):
     ``test_sets`` (name -> folder of images, e.g. ``{set12: .../Set12, bsd68: .../BSD68}``)
     replace the test split by several named sets, one test dataloader each, in that order
     (``test_splits``: ``test/<name>``); each is degraded and seeded like the test split.
+    ``gray`` says how their RGB images become 1 channel (``regenlab.data.images.to_tensor``).
     """
 
     def __init__(
@@ -172,6 +173,7 @@ class RestorationDataModule(L.LightningDataModule):
         multiple_of: int = 1,
         eval_repeats: int = 1,
         test_sets: Mapping[str, str | None] | None = None,
+        gray: str = "luma",
     ):
         super().__init__()
         check_ints(
@@ -184,6 +186,8 @@ class RestorationDataModule(L.LightningDataModule):
             raise ConfigError(
                 f"data.crop_size={crop_size} must be a multiple of data.multiple_of={multiple_of}"
             )
+        if gray not in GRAY:
+            raise ConfigError(f"data.gray must be one of {', '.join(GRAY)}; got {gray!r}")
         self.test_sets = {k: v for k, v in (test_sets or {}).items() if v is not None}
         for name, folder in self.test_sets.items():
             if not re.fullmatch(r"[A-Za-z0-9_-]+", str(name)) or not isinstance(folder, str):
@@ -233,7 +237,8 @@ class RestorationDataModule(L.LightningDataModule):
 
     def _eval_images(self, split: str) -> NamedImages:
         if split.startswith("test/"):
-            return image_set(self.test_sets[split.removeprefix("test/")], self.hparams.channels)
+            folder = self.test_sets[split.removeprefix("test/")]
+            return image_set(folder, self.hparams.channels, self.hparams.gray)
         return self.images(split=split, channels=self.hparams.channels)
 
     def _loader(self, split: str, batch_size: int, sampler: Sampler | None) -> DataLoader:

@@ -26,7 +26,10 @@ def to_8bit(x: Tensor) -> Tensor:
 
 def rgb_to_y(x: Tensor) -> Tensor:
     """(B, 3, H, W) in [0, 1] -> luma Y (B, 1, H, W) in [16/255, 235/255] (BT.601), rounded
-    to 8 bits as MATLAB's rgb2ycbcr does on uint8 images (unrounded Y reads ~0.03 dB higher)."""
+    to 8 bits as MATLAB's rgb2ycbcr does on uint8 images (unrounded Y reads ~0.03 dB higher).
+    A gray (B, 1, H, W) image is its own Y (e.g. read with ``data.gray=y``) and is returned."""
+    if x.shape[1] == 1:
+        return x
     weights = x.new_tensor([65.481, 128.553, 24.966]).view(1, 3, 1, 1)
     return (x * weights).sum(1, keepdim=True).add(16.0).round().div(255.0)
 

@@ -150,6 +150,16 @@ def check_accelerator(trainer_cfg: DictConfig) -> None:
         )
 
 
+def check_benchmarks(cfg: DictConfig) -> None:
+    """The paper_dncnn_* experiments read their sets from ``paths.benchmarks``; unset, they
+    would look for 'None/set12'."""
+    if cfg.paths.get("benchmarks") is None and "${paths.benchmarks}" in OmegaConf.to_yaml(cfg):
+        raise UserError(
+            "paths.benchmarks is not set: point it at the folder holding the benchmark sets "
+            "(train400/, set12/, set5/, classic5/), e.g. paths.benchmarks=/data/benchmarks"
+        )
+
+
 def check_trainer_keys(trainer_cfg: DictConfig) -> None:
     """Every key of ``trainer`` must be an argument of Lightning's Trainer. A typo added
     with ``+`` (``+trainer.max_step=5``, as Hydra's own hint for a missing key suggests)
