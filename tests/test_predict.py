@@ -13,7 +13,7 @@ from PIL import ExifTags, Image, ImageOps
 from regenlab.data.images import read_array, write_png16
 from regenlab.errors import UserError
 from regenlab.models.restoration import RestorationModule
-from regenlab.predict import main, restore_images
+from regenlab.predict import main, restore_file, restore_images
 from regenlab.train import train
 from tests.conftest import QUICK, compose_config, run_cli
 
@@ -97,6 +97,19 @@ def test_gray_model_restores_luminance_and_keeps_colour(run_dir, tmp_path):
     assert np.abs(change).max() > 1e-3
     assert np.allclose(change[..., 0], change[..., 1], atol=1e-5)
     assert np.allclose(change[..., 0], change[..., 2], atol=1e-5)
+
+
+def test_super_resolution_scales_colour_and_alpha_with_the_image(tmp_path):
+    """A gray x2 model on an RGBA image: colour and alpha follow the larger output."""
+    rgba = np.random.default_rng(4).integers(0, 255, (6, 5, 4)).astype(np.uint8)
+    Image.fromarray(rgba).save(tmp_path / "small.png")
+
+    def double(x):  # (C, H, W) -> (C, 2H, 2W), as a gray x2 model would
+        assert x.shape[0] == 1
+        return x.repeat_interleave(2, -1).repeat_interleave(2, -2)
+
+    restore_file(double, 1, tmp_path / "small.png", tmp_path / "big.png", "cpu", None)
+    assert read_array(tmp_path / "big.png").shape == (12, 10, 4)
 
 
 def test_exif_orientation_is_applied_and_not_written(run_dir, tmp_path):

@@ -69,19 +69,28 @@ def restore_pixels(restore: Restore, x: Tensor, channels: int) -> Tensor:
     """(C, H, W) colour in [0, 1] -> restored, same channels, by a model of ``channels``.
     A gray model restores the luminance of an RGB image and adds the change to each
     channel, which keeps the chroma (Cb, Cr) exactly; an RGB model sees a gray image as RGB
-    and gives back the luminance of its result."""
+    and gives back the luminance of its result. A super-resolution model's output is
+    larger: the colour is upscaled to it (bicubic) before the change is added."""
     if channels == x.shape[0]:
         return restore(x)
     if channels == 1:
         luma = TF.rgb_to_grayscale(x)
-        return x + restore(luma) - luma
+        restored = restore(luma)
+        return resized(x, restored) + restored - resized(luma, restored)
     return TF.rgb_to_grayscale(restore(x.expand(3, -1, -1)))
+
+
+def resized(x: Tensor, like: Tensor) -> Tensor:
+    """``x`` at the size of ``like`` (bicubic): colour and alpha under a super-resolution."""
+    size = list(like.shape[-2:])
+    return x if list(x.shape[-2:]) == size else TF.resize(x, size, TF.InterpolationMode.BICUBIC)
 
 
 def restore_file(
     restore: Restore, channels: int, source: Path, target: Path, device: str, tile: int | None
 ) -> None:
-    """Restore the colour channels of one file; alpha, size and dtype are kept."""
+    """Restore the colour channels of one file; alpha (upscaled with a super-resolution
+    model), size and dtype are kept."""
     array = checked_range(read_array(source), source)
     pixels = TF.to_dtype(TF.to_image(array), torch.float32, scale=True).to(device)
     colour = 3 if pixels.shape[0] >= 3 else 1
@@ -95,7 +104,8 @@ def restore_file(
             f"not enough memory for {source} ({array.shape[1]}x{array.shape[0]}); pass "
             f"{smaller} to restore it in pieces"
         ) from None
-    out = torch.cat([restored.clamp(0, 1), pixels[colour:]]).permute(1, 2, 0).cpu().numpy()
+    alpha = resized(pixels[colour:], restored)
+    out = torch.cat([restored, alpha]).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
     if not np.issubdtype(array.dtype, np.floating):
         out = (out * np.iinfo(array.dtype).max).round()
     try:
