@@ -144,6 +144,63 @@ def test_plots_curves_and_image_grids_are_written(sweep, tmp_path):
         assert (out / name).read_bytes().startswith(PNG), name
 
 
+def log_events(run: Path, losses: list[float], image_side: int = 8) -> None:
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(run / "tensorboard") as writer:
+        for step, loss in enumerate(losses):
+            writer.add_scalar("train/loss", loss, step)
+        writer.add_image("samples", torch.rand(3, image_side, image_side), len(losses))
+
+
+def test_events_are_read_once_per_run_and_curves_keep_the_seed_spread(sweep, tmp_path, monkeypatch):
+    import regenlab.compare as compare
+
+    log_events(sweep / "unet_15_0", [1.0, 0.5, 0.2])
+    log_events(sweep / "unet_15_1", [3.0, 1.5, 0.4])
+    log_events(sweep / "dncnn_15_0", [2.0, 1.0])
+    reads = []
+    read = compare.event_accumulator
+    monkeypatch.setattr(compare, "event_accumulator", lambda d: reads.append(d) or read(d))
+    run_compare([sweep], ["model"], [], ["test/psnr"], tmp_path / "cmp",
+                curves=["train/loss", "train/loss"], images="samples")  # fmt: skip
+    counted = [r for r in sweep.iterdir() if (r / "metrics.json").is_file()]
+    assert sorted(reads) == sorted(counted)  # once each, not once per tag and panel
+    runs = [
+        r for d in compare.find_runs([sweep]) for r in compare.readable_run(d, ["model"], False)
+    ]
+    spread = compare.seed_curves(runs, "train/loss", ["model"], compare.Events())
+    steps, values = spread["unet"]
+    assert steps == [0, 1, 2] and values.min(0).tolist() == pytest.approx([1.0, 0.5, 0.2])
+    assert values.max(0).tolist() == pytest.approx([3.0, 1.5, 0.4])
+    assert values.mean(0).tolist() == pytest.approx([2.0, 1.0, 0.3])
+    assert len(spread["dncnn"][1]) == 1
+
+
+def test_a_missing_tag_is_one_line_listing_the_logged_ones(sweep, tmp_path):
+    log_events(sweep / "unet_15_0", [1.0])
+    for option, message in (
+        (
+            "curves=train/los",
+            "curves=train/los: no run logged this scalar tag; scalars: train/loss",
+        ),
+        ("images=sample", "images=sample: no run logged this image tag; images: samples"),
+    ):
+        result = run_cli("regenlab-compare", str(sweep), option, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_image_panels_are_full_size(sweep, tmp_path):
+    from skimage.io import imread
+
+    log_events(sweep / "unet_15_0", [1.0], image_side=600)
+    out = tmp_path / "cmp"
+    run_compare([sweep], ["model"], [], ["test/psnr"], out, images="samples")
+    assert min(imread(out / "images_samples.png").shape[:2]) >= 600  # one panel, not shrunk
+
+
 def test_per_image_columns(tmp_path):
     for model, offset in (("unet", 1.0), ("classical/identity", 0.0)):
         run = fake_run(tmp_path / "runs", model.replace("/", "_"), model, 25, 0,

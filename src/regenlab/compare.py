@@ -13,8 +13,8 @@ Seeds of a group are aggregated as mean +- std (sample std, n in the CSV).
 Options: rows=<keys,...> (default model), columns=<keys,...> (default none),
 metrics=<names> (default test/psnr,test/ssim; psnr,ssim per image), out=<dir> (default
 outputs/compare/<date>_<time>),
-curves=<scalar tags> (training curves from TensorBoard), images=<image tag> (the last image
-of that tag from each group, side by side), mode=max|min (default: by metric name), evals=true
+curves=<scalar tags> (training curves from TensorBoard: mean and min-max over seeds),
+images=<image tag> (the last image of that tag from each group, in a labelled grid), mode=max|min (default: by metric name), evals=true
 (also runs written by regenlab-eval). Writes <metric>.md/.csv/.tex, table.md, runs.csv, PNGs.
 
 reference=<name or yaml> (e.g. dncnn_paper: conf/reference/dncnn_paper.yaml) adds published
@@ -369,35 +369,87 @@ def event_accumulator(run_dir: Path) -> Any:
     return accumulator.Reload()
 
 
-def read_curves(run_dir: Path, tag: str) -> list[tuple[int, float]]:
+class Events(dict):
+    """Each run's TensorBoard events, read once per compare: reading a 1000-step run takes
+    about half a second, and every curve and image panel needs it again."""
+
+    def __missing__(self, run_dir: Path) -> Any:
+        self[run_dir] = event_accumulator(run_dir)
+        return self[run_dir]
+
+    def tags(self, runs: list[Run], kind: str) -> set[str]:
+        """The ``kind`` (``scalars``, ``images``) tags of any of ``runs``' events."""
+        found = (self[r.dir] for r in ok_runs(runs))
+        return {tag for events in found if events is not None for tag in events.Tags()[kind]}
+
+
+def ok_runs(runs: list[Run]) -> list[Run]:
+    """One record per counted run dir (per-image records share theirs), in dir order."""
+    return sorted({r.dir: r for r in runs if r.status == "ok"}.values(), key=lambda r: r.dir)
+
+
+def check_tags(runs: list[Run], events: Events, curves: list[str], images: str | None) -> None:
+    """A tag no run logged would give an empty plot that looks like a result."""
+    for option, kind, wanted in (("curves", "scalars", curves), ("images", "images", [images])):
+        missing = [t for t in wanted if t]
+        if not missing:
+            continue
+        logged = events.tags(runs, kind)
+        for tag in missing:
+            if tag not in logged:
+                have = ", ".join(sorted(logged)) or "none (no TensorBoard event files)"
+                raise UserError(
+                    f"{option}={tag}: no run logged this {kind[:-1]} tag; {kind}: {have}"
+                )
+
+
+def read_curves(run_dir: Path, tag: str, events: Events | None = None) -> list[tuple[int, float]]:
     """(step, value) of one scalar from a run's TensorBoard events; [] if absent."""
-    accumulator = event_accumulator(run_dir)
+    accumulator = (events if events is not None else Events())[run_dir]
     if accumulator is None or tag not in accumulator.Tags()["scalars"]:
         return []
     return [(e.step, e.value) for e in accumulator.Scalars(tag)]
 
 
-def plot_curves(runs: list[Run], tag: str, keys: list[str], path: Path) -> int:
-    """One line per group (mean over its seeds at the steps they share); returns the count."""
+def seed_curves(
+    runs: list[Run], tag: str, keys: list[str], events: Events
+) -> dict[str, tuple[list[int], np.ndarray]]:
+    """Each group's curves of ``tag``: the steps its seeds share and their values there
+    (seeds x steps), so a plot shows the spread over seeds, not only the mean."""
+    groups: dict[str, list[dict[int, float]]] = defaultdict(list)
+    for run in ok_runs(runs):
+        curve = dict(read_curves(run.dir, tag, events))
+        if curve:
+            groups[group_key(run, keys, "all")].append(curve)
+    spread = {}
+    for name in sorted(groups, key=natural_key):
+        steps = sorted(set.intersection(*(set(c) for c in groups[name])))
+        spread[name] = steps, np.array([[c[s] for s in steps] for c in groups[name]])
+    return spread
+
+
+def plot_curves(
+    runs: list[Run], tag: str, keys: list[str], path: Path, events: Events | None = None
+) -> int:
+    """One line per group: the mean over its seeds at the steps they share, with a band
+    from the lowest to the highest seed; returns the count of groups."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups: dict[str, list[dict[int, float]]] = defaultdict(list)
-    for run in {r.dir: r for r in runs if r.status == "ok"}.values():
-        curve = dict(read_curves(run.dir, tag))
-        if curve:
-            groups[group_key(run, keys, "all")].append(curve)
+    groups = seed_curves(runs, tag, keys, events if events is not None else Events())
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name in sorted(groups, key=natural_key):
-        steps = sorted(set.intersection(*(set(c) for c in groups[name])))
-        ax.plot(steps, [statistics.fmean(c[s] for c in groups[name]) for s in steps], label=name)
+    for name, (steps, values) in groups.items():
+        seeds = f" ({len(values)} seeds, min-max)" if len(values) > 1 else ""
+        [line] = ax.plot(steps, values.mean(0), label=name + seeds)
+        if len(values) > 1:
+            ax.fill_between(steps, values.min(0), values.max(0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("step")
     ax.set_ylabel(tag)
     ax.grid(alpha=0.3)
     if groups:
-        ax.legend(fontsize="small")
+        ax.legend(title=" / ".join(keys) or None, fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -405,18 +457,30 @@ def plot_curves(runs: list[Run], tag: str, keys: list[str], path: Path) -> int:
     return len(groups)
 
 
-def plot_images(runs: list[Run], tag: str, rows: list[str], columns: list[str], path: Path) -> int:
-    """The last ``tag`` image of the first run of each group, in a rows x columns grid."""
+PANEL_INCHES = 3.0
+
+
+def plot_images(
+    runs: list[Run],
+    tag: str,
+    rows: list[str],
+    columns: list[str],
+    path: Path,
+    events: Events | None = None,
+) -> int:
+    """The last ``tag`` image of the first run of each group, in a rows x columns grid with
+    the row and column labels, at a resolution that shows every pixel of the largest image."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from skimage.io import imread
 
+    events = events if events is not None else Events()
     grid: dict[tuple[str, str], Any] = {}
-    for run in sorted({r.dir: r for r in runs if r.status == "ok"}.values(), key=lambda r: r.dir):
+    for run in ok_runs(runs):
         key = (group_key(run, rows, "all"), group_key(run, columns, ""))
-        accumulator = event_accumulator(run.dir)
+        accumulator = events[run.dir]
         if key in grid or accumulator is None or tag not in accumulator.Tags()["images"]:
             continue
         grid[key] = imread(io.BytesIO(accumulator.Images(tag)[-1].encoded_image_string))
@@ -425,19 +489,35 @@ def plot_images(runs: list[Run], tag: str, rows: list[str], columns: list[str], 
     row_names = sorted({k[0] for k in grid}, key=natural_key)
     column_names = sorted({k[1] for k in grid}, key=natural_key)
     fig, axes = plt.subplots(len(row_names), len(column_names), squeeze=False,
-                             figsize=(3 * len(column_names), 3 * len(row_names)))  # fmt: skip
+                             figsize=(PANEL_INCHES * len(column_names),
+                                      PANEL_INCHES * len(row_names)))  # fmt: skip
     for i, row in enumerate(row_names):
         for j, column in enumerate(column_names):
             ax = axes[i][j]
-            ax.axis("off")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.spines[:].set_visible(False)
             if (row, column) in grid:
-                ax.imshow(grid[row, column], cmap="gray")
-            ax.set_title(" ".join(filter(None, (row, column))), fontsize="small")
+                ax.imshow(grid[row, column], cmap="gray", interpolation="nearest")
+            if i == 0 and column:
+                ax.set_title(column, fontsize="small")
+            if j == 0:
+                ax.set_ylabel(row, fontsize="small")
+    if columns:
+        fig.supxlabel(" / ".join(columns), fontsize="small")
+    fig.supylabel(" / ".join(rows) or "all", fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=panel_dpi(grid.values()))
     plt.close(fig)
     return len(grid)
+
+
+def panel_dpi(images: Any) -> int:
+    """Dots per inch at which a panel (less its labels, ~80% of it) holds the largest image
+    at one pixel per pixel or more, so no panel is downscaled."""
+    side = max(max(image.shape[:2]) for image in images)
+    return max(120, math.ceil(side / (0.8 * PANEL_INCHES)))
 
 
 def runs_csv(runs: list[Run], keys: list[str]) -> str:
@@ -473,6 +553,9 @@ def run_compare(
     runs = [r for d in find_runs(dirs, evals) for r in readable_run(d, rows + columns, per_image)]
     check_keys(runs, rows, columns)
     annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note)
+    events = Events()
+    check_tags(runs, events, list(curves), images)
+    run_keys = [k for k in rows + columns if k != "image"]
     comparisons, sections = [], []
     for metric in metrics:
         comparison, left_out = compare(runs, metric, rows, columns, mode)
@@ -499,11 +582,10 @@ def run_compare(
     atomic_write(out / "table.md", "\n".join([c.markdown() for c in comparisons] + sections))
     if reference and not any(c.reported for c in comparisons):
         warn_unmatched(reference, metrics)
-    run_keys = [k for k in rows + columns if k != "image"]
     for tag in curves:
-        plot_curves(runs, tag, run_keys, out / f"curve_{slug(tag)}.png")
+        plot_curves(runs, tag, run_keys, out / f"curve_{slug(tag)}.png", events)
     if images:
-        plot_images(runs, images, rows, columns, out / f"images_{slug(images)}.png")
+        plot_images(runs, images, rows, columns, out / f"images_{slug(images)}.png", events)
     console.print(f"written to {out}", highlight=False)
     return comparisons
 
