@@ -311,3 +311,39 @@ def test_a_column_mixing_fid_protocols_is_refused_in_one_line(sweep, tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "test/fid column '25' mixes protocols" in result.stderr
     assert "differ in num_fake (1000 vs 500)" in result.stderr
+
+
+def test_load_runs_is_a_dataframe_of_every_readable_run(sweep, capsys):
+    pytest.importorskip("pandas")
+    from regenlab.compare import load_runs
+
+    (sweep / "nlm_25" / "metrics.json").write_text("{not json")  # broken: left out, warned
+    frame = load_runs([sweep], keys=["degradation.sigma"])
+    assert len(frame) == 9  # 8 nets + nlm_15; failed, unfinished and broken left out
+    unet = frame[(frame.model == "unet") & (frame["degradation.sigma"] == "25")]
+    assert sorted(unet.seed) == [0, 1] and unet["test/psnr"].mean() == pytest.approx(29.2)
+    assert set(frame.dir) >= {str(sweep / "nlm_15")} and "test/fid" in frame
+    err = capsys.readouterr().err
+    assert "left out" in err and "nlm_25" in err and "failed" in err
+
+
+def test_load_runs_per_image_keeps_the_test_set_as_a_label(tmp_path):
+    pytest.importorskip("pandas")
+    from regenlab.compare import load_runs
+
+    run = fake_run(tmp_path, "r", "dncnn", 25, 0, **{"test/set12/psnr": 30.0})
+    (run / "per_image.csv").write_text("set,name,psnr\nset12,01.png,29.0\nset12,02.png,31.0\n")
+    frame = load_runs([tmp_path], per_image=True)
+    assert frame.image.tolist() == ["01.png", "02.png"] and frame.psnr.tolist() == [29.0, 31.0]
+    assert set(frame.set) == {"set12"}
+
+
+def test_load_runs_without_pandas_is_one_line(sweep, monkeypatch):
+    import sys
+
+    from regenlab.compare import load_runs
+    from regenlab.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(UserError, match=r"needs pandas: pip install -e '\.\[pandas\]'"):
+        load_runs([sweep])

@@ -14,8 +14,9 @@ Options: rows=<keys,...> (default model), columns=<keys,...> (default none),
 metrics=<names> (default test/psnr,test/ssim; psnr,ssim per image), out=<dir> (default
 outputs/compare/<date>_<time>),
 curves=<scalar tags> (training curves from TensorBoard: mean and min-max over seeds),
-images=<image tag> (the last image of that tag from each group, in a labelled grid), mode=max|min (default: by metric name), evals=true
-(also runs written by regenlab-eval). Writes <metric>.md/.csv/.tex, table.md, runs.csv, PNGs.
+images=<image tag> (the last image of that tag from each group, in a labelled grid),
+mode=max|min (default: by metric name), evals=true (also runs written by regenlab-eval).
+Writes <metric>.md/.csv/.tex, table.md, runs.csv, PNGs.
 
 reference=<name or yaml> (e.g. dncnn_paper: conf/reference/dncnn_paper.yaml) adds published
 figures as rows "<method> (reported)" where a column's runs are of the entry's test set
@@ -132,9 +133,10 @@ def load_run(run_dir: Path, keys: list[str], per_image: bool) -> list[Run]:
         numbers = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
         return [Run(run_dir, labels, numbers)]
     rows = list(csv.DictReader(io.StringIO(source.read_text())))
+    names = ("set", "name")  # a named test set's rows say which set: a label, not a number
     return [
-        Run(run_dir, {**labels, "image": row["name"]},
-            {k: float(v) for k, v in row.items() if k != "name" and v not in ("", None)})
+        Run(run_dir, {**labels, **{k: row[k] for k in names if k in row}, "image": row["name"]},
+            {k: float(v) for k, v in row.items() if k not in names and v not in ("", None)})
         for row in rows
     ]  # fmt: skip
 
@@ -147,6 +149,42 @@ def readable_run(run_dir: Path, keys: list[str], per_image: bool) -> list[Run]:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
         why = f"cannot read its records ({type(exc).__name__}: {first_line(exc)})"
         return [Run(run_dir, {k: "-" for k in keys}, status="broken", error=why)]
+
+
+def load_runs(
+    dirs: list[str | Path],
+    keys: list[str] = (),
+    per_image: bool = False,
+    evals: bool = False,
+) -> Any:
+    """The runs under ``dirs`` as a pandas DataFrame, for notebooks: one row per run (per
+    test image with ``per_image``) with its dir, seed, Hydra choices, the labels of config
+    ``keys`` (``degradation.sigma``) and every number of its metrics.json (per_image.csv).
+    Runs that failed, are unfinished or cannot be read are left out with a warning line."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise UserError("load_runs needs pandas: pip install -e '.[pandas]'") from None
+    records = []
+    for run_dir in find_runs([Path(d).expanduser() for d in dirs], evals):
+        labels = [*recorded_choices(run_dir), *keys]
+        for run in readable_run(run_dir, list(dict.fromkeys([*labels, "seed"])), per_image):
+            if run.status != "ok":
+                err_console.print(f"[yellow]warning:[/] left out {run.dir}: {run.status}, "
+                                  f"{run.error}", highlight=False, soft_wrap=True)  # fmt: skip
+                break
+            seed = run.labels.pop("seed")
+            seed = int(seed) if seed.lstrip("-").isdigit() else None
+            records.append({"dir": str(run.dir), "seed": seed, **run.labels, **run.metrics})
+    return pd.DataFrame.from_records(records)
+
+
+def recorded_choices(run_dir: Path) -> list[str]:
+    """The Hydra groups a run chose options of (run.json), e.g. model, data, degradation."""
+    try:
+        return list(json.loads((run_dir / "run.json").read_text()).get("choices") or {})
+    except (OSError, ValueError, AttributeError):
+        return []  # the loader says why the run cannot be read
 
 
 def lower_is_better(metric: str, mode: str | None) -> bool:
