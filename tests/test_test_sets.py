@@ -99,3 +99,10 @@ def test_test_set_mistakes_are_user_errors(make_cfg, benchmarks, tmp_path):
     cfg = make_cfg("model=classical/identity", f"+test_sets.bsd68={tmp_path}/nowhere")
     with pytest.raises(UserError, match=r"no images in .*nowhere; a test set is a folder"):
         train(cfg)
+
+
+def test_a_model_that_reports_one_test_set_refuses_named_sets_before_training(make_cfg, benchmarks):
+    cfg = make_cfg("experiment=inpaint", f"+test_sets.set12={benchmarks}/set12")
+    with pytest.raises(UserError, match=r"test_sets .* work with restoration models"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()

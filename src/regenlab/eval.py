@@ -35,6 +35,7 @@ from regenlab.errors import UserError
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
+    check_test_sets,
     check_types,
     closest_key,
     conf_dir,
@@ -245,6 +246,7 @@ def evaluate(
     out_dir = output_dir(run_dir, out)
     check_accelerator(cfg.trainer)
     L.seed_everything(cfg.seed, workers=True)
+    check_test_sets(cfg, model)
     datamodule = instantiate_datamodule(cfg)
     trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
     results = trainer.test(model, datamodule=datamodule, verbose=False)

@@ -26,6 +26,7 @@ from regenlab.utils.config import (
     check_benchmarks,
     check_new_run_dir,
     check_override_keys,
+    check_test_sets,
     check_trainer_keys,
     check_types,
     check_write_paths,
@@ -95,6 +96,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
     model = instantiate(cfg.model)
+    check_test_sets(cfg, model)
     trainable = any(p.requires_grad for p in model.parameters())  # classical baselines: none
     if cfg.get("train", True) and trainable:
         check_training_length(cfg)

@@ -160,6 +160,16 @@ def check_benchmarks(cfg: DictConfig) -> None:
         )
 
 
+def check_test_sets(cfg: DictConfig, model: Any) -> None:
+    """Named test sets need a model that reports each on its own (the restoration module);
+    another would meet several test loaders it cannot tell apart, after training."""
+    if cfg.get("test_sets") and not hasattr(model, "test_stages"):
+        raise UserError(
+            f"test_sets (named test folders) work with restoration models (unet, dncnn, "
+            f"classical/*), not {type(model).__name__}; leave test_sets out for this run"
+        )
+
+
 def check_trainer_keys(trainer_cfg: DictConfig) -> None:
     """Every key of ``trainer`` must be an argument of Lightning's Trainer. A typo added
     with ``+`` (``+trainer.max_step=5``, as Hydra's own hint for a missing key suggests)
