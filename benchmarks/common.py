@@ -56,9 +56,11 @@ def busy_cpu_seconds() -> float | None:
 
 
 def error_line(error: BaseException) -> str:
-    """One line for a report: the exception's type and the first line of its message."""
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    """One line for a report: the exception's type and the first line of its message (two
+    when the first ends in ':', as Hydra's "Error in call to target ...:" does)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    text = " ".join(lines[:2]) if lines and lines[0].endswith(":") else "".join(lines[:1])
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def sync() -> None:

@@ -25,6 +25,7 @@ import argparse
 import gc
 import json
 import logging
+import math
 import tempfile
 import time
 import traceback
@@ -32,7 +33,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -187,7 +188,7 @@ def run_experiment(check: Check, overrides: list[str], precision: str, out: Path
         raise RuntimeError(f"trained on {probe.device}, not on {check.device}")
     if probe.precision != precision:
         raise RuntimeError(f"Lightning ran precision {probe.precision}, not {precision}")
-    bad = [k for k, v in metrics.items() if not torch.isfinite(torch.tensor(v))]
+    bad = [k for k, v in metrics.items() if not math.isfinite(v)]
     if bad:
         raise FloatingPointError(f"non-finite metrics: {', '.join(bad)}")
     return {"ran_on": probe.device, "metrics": metrics, **({"note": note} if note else {})}
@@ -229,8 +230,8 @@ def experiments(check: Check) -> dict[str, Any]:
         "rows": list(matrix.values()),
         "columns": ["experiment", *PRECISIONS],
         "runs": runs,
-        "notes": [f"{r['experiment']} / {r['precision']}: {r['status']}: {r['error']}"
-                  for r in runs if r.get("error")],
+        "notes": [f"{r['experiment']} / {r['precision']}: {r['status']}: {why}"
+                  for r in runs if (why := r.get("error") or r.get("note"))],
         "summary": ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
     }  # fmt: skip
 
@@ -516,7 +517,7 @@ def main() -> None:
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     if args.tiny:  # tiny tensors gain nothing from threads, and a shared CPU loses much
         torch.set_num_threads(1)
-    out, started, clock = args.out or bench_dir(), datetime.now(UTC), time.perf_counter()
+    out, started, clock = args.out or bench_dir(), datetime.now(timezone.utc), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gpu_check_") as scratch:
         check = Check(args.device, args.tiny, TINY if args.tiny else GPU, Path(scratch))
         report = header(check, started, args.budget) | {"sections": {}}

@@ -129,3 +129,17 @@ def test_gpu_sizes_compose(tmp_path, gpu_check):
         cfg = compose_run_config([*gpu.restoration, *check.on_device, *options], tmp_path)
         assert (cfg.data.batch_size, cfg.data.crop_size) == (64, 128)
     assert compose_run_config(list(gpu.wgan_gp), tmp_path).model.metrics is None
+
+
+def test_a_failure_is_reported_in_one_line_that_names_its_cause(gpu_check):
+    from common import error_line
+
+    hydra_style = RuntimeError("Error in call to target 'UNet':\nValueError('levels')\nfull_key: x")
+    assert (
+        error_line(hydra_style)
+        == "RuntimeError: Error in call to target 'UNet': ValueError('levels')"
+    )
+    assert error_line(MemoryError("CUDA out of memory.\nTried 2 GiB")) == (
+        "MemoryError: CUDA out of memory."
+    )
+    assert error_line(KeyError()) == "KeyError"
