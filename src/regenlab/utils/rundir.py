@@ -69,9 +69,13 @@ def check_empty_run_dir(run_dir: Path, keep: set[str]) -> None:
     )
 
 
+# where launchers put a process's rank: Lightning's own, torchrun, SLURM (srun), LSF
+RANK_VARIABLES = ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")
+
+
 def child_process() -> bool:
-    """A DDP rank other than 0, started by Lightning in rank 0's run dir."""
-    return any(os.environ.get(k, "0") != "0" for k in ("LOCAL_RANK", "NODE_RANK", "RANK"))
+    """A DDP rank other than 0: it joins rank 0's run dir, which rank 0 has locked."""
+    return any(os.environ.get(k, "0") != "0" for k in RANK_VARIABLES)
 
 
 class RunDirGuard(Callback):
