@@ -50,6 +50,7 @@ import yaml
 from omegaconf import OmegaConf
 from rich.table import Table
 
+from regenlab import make_callable
 from regenlab.errors import UserError
 from regenlab.utils.config import conf_dir
 from regenlab.utils.console import (
@@ -177,6 +178,25 @@ def load_runs(
             seed = int(seed) if seed.lstrip("-").isdigit() else None
             records.append({"dir": str(run.dir), "seed": seed, **run.labels, **run.metrics})
     return pd.DataFrame.from_records(records)
+
+
+def compare_runs(
+    dirs: list[str | Path],
+    rows: list[str] = ("model",),
+    columns: list[str] = (),
+    metrics: list[str] | None = None,
+    out: str | Path | None = None,
+    **options: Any,
+) -> list[Comparison]:
+    """``regenlab-compare`` as a function (``regenlab.compare(dirs)``): its defaults, metrics
+    ``test/psnr,test/ssim`` (``psnr,ssim`` per image), out ``outputs/compare/<date>_<time>``;
+    ``options`` as ``run_compare``'s."""
+    rows, columns = list(rows), list(columns)
+    per_image = "image" in rows + columns
+    metrics = metrics or (["psnr", "ssim"] if per_image else ["test/psnr", "test/ssim"])
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out = Path(out) if out else Path("outputs/compare") / stamp
+    return run_compare([Path(d) for d in dirs], rows, columns, list(metrics), out, **options)
 
 
 def recorded_choices(run_dir: Path) -> list[str]:
@@ -1016,15 +1036,12 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError("pass one or more run or sweep dirs; see regenlab-compare --help")
     if args.get("mode") not in (None, "min", "max"):
         raise UserError(f"mode={args['mode']}: choose min or max")
-    per_image = "image" in args.get("rows", []) + args.get("columns", [])
-    default_metrics = ["psnr", "ssim"] if per_image else ["test/psnr", "test/ssim"]
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    run_compare(
+    compare_runs(
         dirs,
         rows=args.get("rows", ["model"]),
         columns=args.get("columns", []),
-        metrics=args.get("metrics", default_metrics),
-        out=args.get("out", Path("outputs/compare") / stamp),
+        metrics=args.get("metrics"),
+        out=args.get("out"),
         curves=args.get("curves", []),
         images=args.get("images"),
         mode=args.get("mode"),
@@ -1035,6 +1052,8 @@ def main(argv: list[str] | None = None) -> None:
         note=args.get("note", ""),
     )
 
+
+make_callable(sys.modules[__name__], compare_runs)  # regenlab.compare(dirs, ...)
 
 if __name__ == "__main__":
     main()

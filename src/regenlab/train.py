@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from lightning_utilities.core.rank_zero import rank_zero_warn
 from omegaconf import DictConfig, OmegaConf
 
+from regenlab import make_callable
 from regenlab.errors import UserError
 from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
@@ -353,6 +354,8 @@ def main() -> None:
     report_user_errors(check_override_keys)(sys.argv[1:])
     run()
 
+
+make_callable(sys.modules[__name__], train)  # regenlab.train(cfg)
 
 if __name__ == "__main__":
     main()
