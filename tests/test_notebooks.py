@@ -62,3 +62,9 @@ def test_results_notebook_loads_a_compare_output(tmp_path):
     book = execute("results.ipynb", f"COMPARE_DIR = {str(tmp_path / 'compare')!r}", tmp_path)
     text = json.dumps([c.get("outputs", []) for c in book.cells])
     assert "29.20" in text and "test_psnr.png" in text and "image/png" in text
+    try:  # the runs as a DataFrame (regenlab.load_runs), or a line saying pandas is missing
+        import pandas  # noqa: F401
+
+        assert "dataframe" in text and "<td>29.4</td>" in text
+    except ImportError:
+        assert "pandas is not installed" in text
