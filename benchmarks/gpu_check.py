@@ -26,6 +26,7 @@ import gc
 import json
 import logging
 import math
+import sys
 import tempfile
 import time
 import traceback
@@ -513,7 +514,9 @@ def main() -> None:
     parser.add_argument("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda, but torch sees no CUDA device; on a CPU: --device cpu --tiny")
+        print("gpu_check: --device cuda, but torch sees no CUDA device; on a CPU run the dry "
+              "run: --device cpu --tiny", file=sys.stderr)  # fmt: skip
+        raise SystemExit(2)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     if args.tiny:  # tiny tensors gain nothing from threads, and a shared CPU loses much
         torch.set_num_threads(1)

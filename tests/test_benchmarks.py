@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 TINY = {
@@ -143,3 +144,19 @@ def test_a_failure_is_reported_in_one_line_that_names_its_cause(gpu_check):
         "MemoryError: CUDA out of memory."
     )
     assert error_line(KeyError()) == "KeyError"
+
+
+@pytest.mark.slow  # imports Lightning and regenlab first: ~5 CPU seconds
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_gpu_check_without_a_gpu_says_so_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "gpu_check.py"), "--device", "cuda"],
+        cwd=tmp_path, env={**os.environ, "REGENLAB_ROOT": str(tmp_path)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "gpu_check: --device cuda, but torch sees no CUDA device; on a CPU run the dry run: "
+        "--device cpu --tiny"
+    ]
+    assert not (tmp_path / "outputs").exists()
