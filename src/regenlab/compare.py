@@ -515,7 +515,8 @@ def plot_curves(
     return len(groups)
 
 
-PANEL_INCHES = 3.0
+PANEL_INCHES = 3.0  # a panel's width; its height follows the images' aspect
+LABEL_INCHES = 0.4  # room for a row's title
 
 
 def plot_images(
@@ -527,7 +528,8 @@ def plot_images(
     events: Events | None = None,
 ) -> int:
     """The last ``tag`` image of the first run of each group, in a rows x columns grid with
-    the row and column labels, at a resolution that shows every pixel of the largest image."""
+    the row and column labels, at a dpi at which a panel (less its labels, ~80% of it) shows
+    every pixel of the widest image: no panel is downscaled."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -546,9 +548,11 @@ def plot_images(
         return 0
     row_names = sorted({k[0] for k in grid}, key=natural_key)
     column_names = sorted({k[1] for k in grid}, key=natural_key)
+    height, width = (max(image.shape[i] for image in grid.values()) for i in (0, 1))
+    panel = (PANEL_INCHES, PANEL_INCHES * height / width + LABEL_INCHES)  # the images' shape
     fig, axes = plt.subplots(len(row_names), len(column_names), squeeze=False,
-                             figsize=(PANEL_INCHES * len(column_names),
-                                      PANEL_INCHES * len(row_names)))  # fmt: skip
+                             figsize=(panel[0] * len(column_names),
+                                      panel[1] * len(row_names)))  # fmt: skip
     for i, row in enumerate(row_names):
         for j, column in enumerate(column_names):
             ax = axes[i][j]
@@ -566,16 +570,9 @@ def plot_images(
     fig.supylabel(" / ".join(rows) or "all", fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=panel_dpi(grid.values()))
+    fig.savefig(path, dpi=max(120, math.ceil(width / (0.8 * PANEL_INCHES))))
     plt.close(fig)
     return len(grid)
-
-
-def panel_dpi(images: Any) -> int:
-    """Dots per inch at which a panel (less its labels, ~80% of it) holds the largest image
-    at one pixel per pixel or more, so no panel is downscaled."""
-    side = max(max(image.shape[:2]) for image in images)
-    return max(120, math.ceil(side / (0.8 * PANEL_INCHES)))
 
 
 def runs_csv(runs: list[Run], keys: list[str]) -> str:
