@@ -94,6 +94,8 @@ def test_option_composes_and_builds(make_cfg, override, feature_net):
     instantiate(cfg.model)
     instantiate_datamodule(cfg)
     instantiate_all(cfg.get("callbacks"))
+    if override in ("logger=mlflow", "logger=wandb"):  # optional extras: built where installed
+        pytest.importorskip(override.removeprefix("logger="))
     instantiate_all(cfg.get("logger"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+from torch import Tensor
 from torchvision.utils import make_grid
 
 from regenlab.errors import UserError
@@ -21,11 +23,44 @@ class NonFiniteLossError(UserError):
     """The loss became NaN or Inf; training stops (its checkpoints are left as they were)."""
 
 
-def image_loggers(trainer: L.Trainer) -> list[Any]:
-    """Logger backends that take images (TensorBoard's SummaryWriter), rank zero only."""
+ImageWriter = Callable[[str, Tensor, int], None]  # (tag, CHW grid in [0, 1], step)
+
+
+def _tensorboard_writer(logger: Any) -> ImageWriter:
+    return logger.experiment.add_image
+
+
+def _wandb_writer(logger: Any) -> ImageWriter:
+    return lambda tag, grid, step: logger.log_image(key=tag, images=[grid], step=step)
+
+
+def _mlflow_writer(logger: Any) -> ImageWriter:
+    def write(tag: str, grid: Tensor, step: int) -> None:
+        image = grid.permute(1, 2, 0).mul(255).round().byte().cpu().numpy()  # HWC uint8
+        logger.experiment.log_image(logger.run_id, image, artifact_file=f"{tag}/{step:08d}.png")
+
+    return write
+
+
+def image_writer(logger: Any) -> ImageWriter | None:
+    """How ``logger`` takes an image grid, or None when it cannot (CSV): TensorBoard's
+    ``add_image``, W&B's ``log_image``, MLflow's artifact PNGs."""
+    from lightning.pytorch.loggers import MLFlowLogger, WandbLogger
+
+    if isinstance(logger, WandbLogger):
+        return _wandb_writer(logger)
+    if isinstance(logger, MLFlowLogger):
+        return _mlflow_writer(logger)
+    if hasattr(logger.experiment, "add_image"):
+        return _tensorboard_writer(logger)
+    return None
+
+
+def image_loggers(trainer: L.Trainer) -> list[ImageWriter]:
+    """A writer for each logger that takes images, rank zero only."""
     if not trainer.is_global_zero:
         return []
-    return [lg.experiment for lg in trainer.loggers if hasattr(lg.experiment, "add_image")]
+    return [w for w in map(image_writer, trainer.loggers) if w is not None]
 
 
 class Checkpoint(ModelCheckpoint):
@@ -98,7 +133,7 @@ class RestorationGrid(L.Callback):
         grid = make_grid(torch.cat([r[..., :s, :s] for r in rows]).clamp(0, 1), nrow=3, padding=2)
         name = batch.get("name", [str(batch_idx)])[0]
         for w in writers:
-            w.add_image(f"val/degraded_restored_clean/{name}", grid, trainer.global_step)
+            w(f"val/degraded_restored_clean/{name}", grid, trainer.global_step)
 
 
 class SampleGrid(L.Callback):
@@ -118,7 +153,7 @@ class SampleGrid(L.Callback):
         for name, images in module.image_grids(batch).items():
             grid = make_grid(images.clamp(0, 1), nrow=self.nrow, padding=2)
             for w in writers:
-                w.add_image(f"images/{name}", grid, trainer.global_step)
+                w(f"images/{name}", grid, trainer.global_step)
 
 
 def last_checkpoint(trainer: L.Trainer) -> str:

@@ -25,6 +25,7 @@ from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
     check_benchmarks,
+    check_logger_packages,
     check_new_run_dir,
     check_override_keys,
     check_test_sets,
@@ -89,6 +90,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     check_trainer_keys(cfg.trainer)
     check_types(cfg)
     check_accelerator(cfg.trainer)
+    check_logger_packages(cfg)
     check_write_paths(cfg)
     check_new_run_dir(cfg)
     if not cfg.get("test", True) and not cfg.get("train", True):

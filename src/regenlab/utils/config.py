@@ -150,6 +150,27 @@ def check_accelerator(trainer_cfg: DictConfig) -> None:
         )
 
 
+# loggers whose package is an optional extra of regenlab (pyproject's optional-dependencies)
+LOGGER_EXTRAS = {
+    "lightning.pytorch.loggers.MLFlowLogger": "mlflow",
+    "lightning.pytorch.loggers.WandbLogger": "wandb",
+}
+
+
+def check_logger_packages(cfg: DictConfig) -> None:
+    """A chosen logger whose package is missing fails in one line, before any work, rather
+    than with Lightning's traceback once the Trainer is built."""
+    import importlib.util
+
+    for name, node in (cfg.get("logger") or {}).items():
+        package = LOGGER_EXTRAS.get(str((node or {}).get("_target_")))
+        if package and importlib.util.find_spec(package) is None:
+            raise UserError(
+                f"logger={name} needs the {package} package, not installed here: "
+                f"pip install -e '.[{package}]' (or choose another logger, e.g. logger=tensorboard)"
+            )
+
+
 def check_benchmarks(cfg: DictConfig) -> None:
     """The paper_dncnn_* experiments read their sets from ``paths.benchmarks``; unset, they
     would look for 'None/set12'."""
