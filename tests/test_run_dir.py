@@ -78,3 +78,29 @@ def test_two_runs_started_at_once_into_one_dir_do_not_share_it(tmp_path):
     assert "in use by another run" in results[1][1] or "already holds" in results[1][1]
     assert (tmp_path / "same" / "metrics.json").is_file()
     assert not (tmp_path / "same" / LOCK).exists()  # released at the end
+
+
+@pytest.mark.slow
+def test_run_records_and_compare_outputs_are_readable_by_the_group(make_cfg, tmp_path):
+    """Atomic writes go through mkstemp, whose files are 0600: the run's record, checkpoints
+    and compare's tables must follow the umask like the logs (0644 under umask 022)."""
+    from regenlab.compare import run_compare
+    from regenlab.train import train
+
+    previous = os.umask(0o022)
+    try:
+        cfg = make_cfg(
+            "model=unet", "model.net.width=4", "debug=limit", "trainer.max_steps=2",
+            "data.crop_size=16", "data.eval_crop=16", "data.batch_size=2", "logger=csv",
+        )  # fmt: skip
+        train(cfg)
+        run, out = Path(cfg.paths.output_dir), tmp_path / "compare"
+        run_compare([run], ["model"], [], ["test/psnr"], out)
+    finally:
+        os.umask(previous)
+    files = [run / "metrics.json", run / "config.yaml", run / "run.json", *run.rglob("*.ckpt")]
+    files += [p for p in out.iterdir() if p.is_file()]
+    assert len(files) > 5 and any(p.suffix == ".ckpt" for p in files)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {
+        p.name: "0o644" for p in files
+    }
