@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 import torch
+import yaml
 
 from tests.conftest import run_cli
 
@@ -150,3 +152,47 @@ def test_train_help_lists_groups_and_examples(tmp_path):
 def test_eval_help(tmp_path):
     result = run_cli("regenlab-eval", "--help", cwd=tmp_path)
     assert result.returncode == 0 and "run_dir=" in result.stdout
+
+
+@pytest.mark.slow
+def test_eval_sweeps_over_a_finished_run(finished_run, tmp_path):
+    """Before: `-m` and `degradation.sigma=15,50` were handed to the run's config as keys."""
+    result = run_cli("regenlab-eval", "-m", f"run_dir={finished_run}",
+                     "degradation.sigma=15,50", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not list(tmp_path.iterdir())  # nothing of Hydra's in the cwd
+    sweep = next(p for p in (finished_run / "eval").iterdir() if (p / "summary.json").is_file())
+    rows = json.loads((sweep / "summary.json").read_text())
+    assert [r["overrides"] for r in rows] == [["degradation.sigma=15"], ["degradation.sigma=50"]]
+    assert all(r["status"] == "ok" for r in rows)
+    assert rows[0]["metrics"]["test/psnr_input"] > rows[1]["metrics"]["test/psnr_input"] + 5
+    for job in ("0", "1"):
+        saved = json.loads((sweep / job / "metrics.json").read_text())
+        assert saved["run_dir"] == str(finished_run) and (sweep / job / ".hydra").is_dir()
+
+
+@pytest.mark.slow
+def test_eval_of_a_read_only_run_writes_everything_to_out(finished_run, tmp_path):
+    before = sorted(p.name for p in finished_run.iterdir())
+    finished_run.chmod(0o555)
+    try:
+        result = run_cli("regenlab-eval", f"run_dir={finished_run}", "out=results",
+                         "data=natural", "data.eval_crop=24", cwd=tmp_path)  # fmt: skip
+    finally:
+        finished_run.chmod(0o755)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in finished_run.iterdir()) == before
+    out = tmp_path / "results"
+    assert {".hydra", "eval.log", "metrics.json", "config.yaml"} <= {p.name for p in out.iterdir()}
+    assert "data.eval_crop=24" in json.loads((out / "metrics.json").read_text())["overrides"]
+    again = run_cli("regenlab-eval", f"run_dir={finished_run}", "out=results", cwd=tmp_path)
+    assert again.returncode == 2 and "already holds the results" in again.stderr
+
+
+def test_eval_cfg_job_prints_its_config_and_the_runs_overrides(tmp_path):
+    result = run_cli("regenlab-eval", "run_dir=R", "degradation.sigma=50", "--cfg", "job",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = yaml.safe_load(result.stdout)
+    assert printed["run_dir"] == "R" and printed["run_overrides"] == {"degradation__sigma": 50}
+    assert not list(tmp_path.iterdir())

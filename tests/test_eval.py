@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from regenlab.errors import UserError
-from regenlab.eval import evaluate, read_checkpoint
+from regenlab.eval import evaluate, from_hydra, hydra_argv, read_checkpoint
 from regenlab.train import train
 
 DAMAGED = "is not a checkpoint, or is truncated or damaged"
@@ -110,3 +110,13 @@ def test_a_mistyped_override_names_the_key_of_the_run_meant(classical_run):
         UserError, match=r"'degradation.sigm' is not .*did you mean degradation\.sigma\?"
     ):
         evaluate(run, overrides=["degradation.sigm=50"])
+
+
+def test_the_runs_overrides_travel_through_hydra_as_typed():
+    """eval's own keys and Hydra's flags stay; a group swap then a key of that group do not
+    collide; `+` survives."""
+    argv = ["-m", "run_dir=R", "out=o", "data=paired", "data.images.root=/p",
+            "+test_sets.set12=/s", "degradation.sigma=15,25", "--cfg", "job"]  # fmt: skip
+    hydra = hydra_argv(argv)
+    assert hydra[:3] == ["-m", "run_dir=R", "out=o"] and hydra[-2:] == ["--cfg", "job"]
+    assert from_hydra(hydra) == argv[3:7]

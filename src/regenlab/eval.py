@@ -10,6 +10,10 @@
 The run's saved ``config.yaml`` is the starting point (never today's conf/), so the model
 is rebuilt exactly as trained; results land in ``<run_dir>/eval/<date>_<time>/``, or in
 ``out=<dir>`` (a read-only run). A classical run (no trainable weights) needs no checkpoint.
+
+A Hydra app (conf/eval.yaml): ``--help``, ``--cfg job``, and sweeps over a finished run,
+``regenlab-eval -m run_dir=<dir> degradation.sigma=15,25,50``: one results dir per job
+under ``<run_dir>/eval/<date>_<time>/`` and a summary (as regenlab-train's sweeps).
 """
 
 from __future__ import annotations
@@ -23,15 +27,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import hydra
 import lightning as L
 import torch
 from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from regenlab.errors import UserError
+from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
     CONF_DIR,
     check_accelerator,
@@ -41,7 +51,12 @@ from regenlab.utils.config import (
     conf_dir,
     instantiate_datamodule,
 )
-from regenlab.utils.console import first_line, flag, parse_cli, print_metrics, report_user_errors
+from regenlab.utils.console import (
+    first_line,
+    one_line_per_event,
+    print_metrics,
+    report_user_errors,
+)
 from regenlab.utils.run import (
     atomic_write,
     load_run_config,
@@ -49,8 +64,6 @@ from regenlab.utils.run import (
     save_metrics,
     save_per_image,
 )
-
-USAGE = __doc__
 
 
 def apply_overrides(cfg: DictConfig, overrides: list[str]) -> DictConfig:
@@ -83,6 +96,8 @@ def compose_group(group: str, option: str) -> DictConfig:
     options = sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
     if option not in options:
         raise UserError(f"unknown {group}={option}; choose one of: {', '.join(options)}")
+    if GlobalHydra.instance().is_initialized():  # inside regenlab-eval's Hydra app
+        return compose("train", overrides=[f"{group}={option}"])[group]
     with initialize_config_dir(CONF_DIR, version_base="1.3"):
         return compose("train", overrides=[f"{group}={option}"])[group]
 
@@ -187,12 +202,7 @@ def load_run(
     """A finished run's (overridden) config and its model with the checkpoint's weights
     (no checkpoint: a classical method, which has no weights to learn)."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise UserError(
-            f"{run_dir} is not a regenlab run (no config.yaml); pass a dir written by "
-            "regenlab-train, e.g. run_dir=outputs/train/<date>/<time>"
-        )
-    cfg = apply_overrides(load_run_config(run_dir), list(overrides))
+    cfg = apply_overrides(check_run_dir(run_dir), list(overrides))
     check_types(cfg)
     model = instantiate(cfg.model)
     if not ckpt_path and not has_checkpoint(run_dir):
@@ -210,11 +220,31 @@ def has_checkpoint(run_dir: Path) -> bool:
     return any((run_dir / "checkpoints").glob("*.ckpt"))
 
 
+def results_dir(run_dir: str | Path, out: str | None) -> Path:
+    """``out``, else a new ``<run_dir>/eval/<date>_<time>``: an eval's results dir, or a
+    sweep's root (conf/eval.yaml's ``hydra.run.dir`` and ``hydra.sweep.dir``)."""
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    return Path(out) if out else Path(run_dir) / "eval" / stamp
+
+
+# cached like Hydra's own ${now:}: the dir is resolved once per command
+OmegaConf.register_new_resolver(
+    "eval_results_dir", lambda run_dir, out: str(results_dir(run_dir, out)), use_cache=True,
+    replace=True,
+)  # fmt: skip
+
+
 def output_dir(run_dir: Path, out: str | None) -> Path:
     """Where the results go, created now: a read-only run dir must fail in a second, not
     after minutes of testing that are then lost."""
-    path = Path(out) if out else run_dir / "eval" / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
-    if out and (path / "metrics.json").exists():
+    path = results_dir(run_dir, out)
+    check_writable(run_dir, out, path)
+    return path
+
+
+def check_writable(run_dir: Path, out: str | None, path: Path) -> None:
+    """``path`` (made now) takes files; else one line: ``out=`` elsewhere, or another out."""
+    if out and any((path / name).exists() for name in ("metrics.json", "summary.json")):
         raise UserError(f"out={out} already holds the results of an eval; choose another dir")
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -230,7 +260,6 @@ def output_dir(run_dir: Path, out: str | None) -> Path:
             f"cannot write the results into {run_dir}/eval ({reason}); pass out=<dir> to "
             "write them elsewhere"
         ) from None
-    return path
 
 
 def evaluate(
@@ -266,14 +295,123 @@ def evaluate(
     return metrics, out_dir
 
 
-@report_user_errors
-def main(argv: list[str] | None = None) -> None:
-    options = {"run_dir": str, "ckpt_path": str, "allow_pickle": flag, "out": str}
-    args = parse_cli(sys.argv[1:] if argv is None else argv, USAGE, options)
-    if "run_dir" not in args:
+# eval's own keys (conf/eval.yaml); every other override on the command line is for the run's
+# config, and travels through Hydra under RUN_OVERRIDES: Hydra could not compose it into
+# eval.yaml (``degradation=blind`` is no group of eval, ``degradation.sigma`` no key of it)
+EVAL_KEYS = {"run_dir", "ckpt_path", "allow_pickle", "out", "task_name", "optimized_metric",
+             "paths", "local", "hydra"}  # fmt: skip
+RUN_OVERRIDES, ADD, DOT = "run_overrides", "add__", "__"
+
+
+def is_eval_key(override: Override) -> bool:
+    key = override.key_or_group
+    return key.split(".")[0].split("/")[0] in EVAL_KEYS or override.is_delete()
+
+
+def to_hydra(override: Override) -> str:
+    """``degradation.sigma=15,25`` -> ``++run_overrides.degradation__sigma=15,25``: a flat
+    key of eval's config (so ``data=paired data.images.root=<dir>`` do not collide), the
+    value text, sweeps included, as typed."""
+    if is_eval_key(override):
+        return override.input_line
+    head = ADD if override.is_add() or override.is_force_add() else ""
+    value = override.input_line.partition("=")[2]
+    return f"++{RUN_OVERRIDES}.{head}{override.key_or_group.replace('.', DOT)}={value}"
+
+
+def from_hydra(lines: list[str]) -> list[str]:
+    """This job's overrides of the run's config, as typed (one value of each sweep)."""
+    prefix, overrides = f"++{RUN_OVERRIDES}.", []
+    for line in lines:
+        if not line.startswith(prefix):
+            continue
+        slot, _, value = line.removeprefix(prefix).partition("=")
+        added = slot.startswith(ADD)
+        key = slot.removeprefix(ADD).replace(DOT, ".")
+        overrides.append(f"{'+' if added else ''}{key}={value}")
+    return overrides
+
+
+def hydra_argv(argv: list[str]) -> list[str]:
+    """``argv`` with the run's overrides moved under ``run_overrides`` (``to_hydra``);
+    Hydra's flags (``-m``, ``--cfg job``, ``--config-dir``...) as they are."""
+    lines = get_args_parser().parse_known_args(argv)[0].overrides
+    parsed = dict(zip(lines, OverridesParser.create().parse_overrides(lines)))
+    return [to_hydra(parsed[arg]) if arg in parsed else arg for arg in argv]
+
+
+def check_eval_args(argv: list[str]) -> list[str]:
+    """Before Hydra starts, in one line each: a missing or foreign run dir, an untrusted or
+    damaged config, a mistyped key or group option of the run's config (every sweep value
+    tried), a results dir that cannot be written. Returns Hydra's argv (``hydra_argv``)."""
+    if {"-h", "--help", "--hydra-help", "--info", "-i", "--version", "--cfg", "-c",
+        "--shell-completion", "-sc"} & set(argv):  # fmt: skip
+        return hydra_argv(argv)
+    try:
+        lines = get_args_parser().parse_known_args(argv)[0].overrides
+        overrides = OverridesParser.create().parse_overrides(lines)
+    except (HydraException, SystemExit):
+        return argv  # Hydra reports what it cannot parse
+    own = {o.key_or_group: o for o in overrides if is_eval_key(o)}
+    if "run_dir" not in own:
         raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
-    metrics, out = evaluate(**args)
-    print_metrics(metrics, title="eval metrics", footer=f"written to {out}")
+    out = own["out"].value() if "out" in own else None
+    for run_dir in values(own["run_dir"]):
+        run_cfg = check_run_dir(Path(run_dir))
+        run_lines = [values_of(o) for o in overrides if not is_eval_key(o)]
+        for i in range(max((len(v) for v in run_lines), default=0)):
+            apply_overrides(run_cfg.copy(), [v[min(i, len(v) - 1)] for v in run_lines])
+        check_writable(Path(run_dir), out, Path(out) if out else Path(run_dir) / "eval")
+    return hydra_argv(argv)
+
+
+def values(override: Override) -> list[str]:
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    return [override.get_value_element_as_str()]
+
+
+def values_of(override: Override) -> list[str]:
+    """One override line per value of ``override`` (one for a plain override)."""
+    head = override.input_line.partition("=")[0]
+    return [f"{head}={v}" for v in values(override)]
+
+
+def check_run_dir(run_dir: Path) -> DictConfig:
+    if not (run_dir / "config.yaml").is_file():
+        raise UserError(
+            f"{run_dir} is not a regenlab run (no config.yaml); pass a dir written by "
+            "regenlab-train, e.g. run_dir=outputs/train/<date>/<time>"
+        )
+    return load_run_config(run_dir)
+
+
+def evaluate_job(cfg: DictConfig) -> dict[str, float]:
+    """One eval (a single run or a sweep's job) in Hydra's output dir."""
+    overrides = from_hydra(list(HydraConfig.get().overrides.task))
+    args = (cfg.run_dir, cfg.ckpt_path, overrides, cfg.allow_pickle)
+    return evaluate(*args, out=str(cfg.paths.output_dir))[0]
+
+
+@report_user_errors
+def evaluate_and_report(cfg: DictConfig) -> None:
+    metrics = evaluate_job(cfg)
+    print_metrics(metrics, title="eval metrics", footer=f"written to {cfg.paths.output_dir}")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
+def run(cfg: DictConfig) -> float | None:
+    one_line_per_event()
+    if in_multirun():
+        return sweep_job(evaluate_job, cfg, overrides=from_hydra)
+    evaluate_and_report(cfg)
+    return None
+
+
+def main() -> None:
+    """``regenlab-eval``: the checks that need the run's config (one line each), then Hydra."""
+    sys.argv[1:] = report_user_errors(check_eval_args)(sys.argv[1:])
+    run()
 
 
 if __name__ == "__main__":

@@ -30,8 +30,13 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def sweep_job(task: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -> float | None:
-    """Run one job of a sweep; record ok/failed in ``job.json``; never raise.
+def sweep_job(
+    task: Callable[[DictConfig], dict[str, float]],
+    cfg: DictConfig,
+    overrides: Callable[[list[str]], list[str]] = list,
+) -> float | None:
+    """Run one job of a sweep; record ok/failed in ``job.json``; never raise. ``overrides``
+    turns the job's Hydra overrides into those recorded (as the user typed them).
 
     Returns the optimized metric, or None when the job failed, diverged (a non-finite
     value) or lacks it: Optuna's sweeper then records the trial as failed and the search
@@ -43,7 +48,7 @@ def sweep_job(task: Callable[[DictConfig], dict[str, float]], cfg: DictConfig) -
     metric = cfg.get("optimized_metric")
     record: dict[str, Any] = {
         "job": hydra.job.num,
-        "overrides": list(hydra.overrides.task),
+        "overrides": overrides(list(hydra.overrides.task)),
         "dir": str(cfg.paths.output_dir),
         "log": log_file(),
     }
