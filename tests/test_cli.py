@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -196,3 +197,31 @@ def test_eval_cfg_job_prints_its_config_and_the_runs_overrides(tmp_path):
     printed = yaml.safe_load(result.stdout)
     assert printed["run_dir"] == "R" and printed["run_overrides"] == {"degradation__sigma": 50}
     assert not list(tmp_path.iterdir())
+
+
+def own_config_dir(root: Path) -> Path:
+    """A user's config dir: this machine's settings (local/) and an experiment of their own."""
+    (root / "mine" / "local").mkdir(parents=True)
+    (root / "mine" / "experiment").mkdir()
+    (root / "mine" / "local" / "default.yaml").write_text(
+        "# @package _global_\npaths:\n  mnist_root: /data/mnist\nslurm_partition: gpu\n"
+    )
+    (root / "mine" / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: dncnn\ndegradation:\n  sigma: 42\n"
+    )
+    return root / "mine"
+
+
+def test_config_dir_adds_local_settings_and_own_experiments(tmp_path):
+    """Before: no local group; an experiment outside the package's conf/ was not found."""
+    mine = own_config_dir(tmp_path)
+    result = run_cli("regenlab-train", "--config-dir", str(mine), "experiment=mine",
+                     "hydra/launcher=slurm", "--cfg", "all", "--resolve", cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    cfg = yaml.safe_load(result.stdout)
+    assert cfg["paths"]["mnist_root"] == "/data/mnist" and cfg["degradation"]["sigma"] == 42
+    assert cfg["model"]["net"]["_target_"].endswith("DnCNN")
+    assert cfg["hydra"]["launcher"]["partition"] == "gpu"
+    result = run_cli("regenlab-eval", "--config-dir", str(mine), "run_dir=R", "--cfg", "job",
+                     cwd=tmp_path)  # fmt: skip
+    assert yaml.safe_load(result.stdout)["paths"]["mnist_root"] == "/data/mnist"
