@@ -106,3 +106,15 @@ def test_a_model_that_reports_one_test_set_refuses_named_sets_before_training(ma
     with pytest.raises(UserError, match=r"test_sets .* work with restoration models"):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+
+
+def test_jpeg_runs_report_psnrb_for_each_test_set(make_cfg, benchmarks):
+    """experiment=jpeg turns PSNR-B on; it is lower than PSNR on the blocky JPEG input."""
+    cfg = make_cfg(
+        "experiment=jpeg", "model=classical/identity", "data=folder", "data.channels=1",
+        f"data.images.root={benchmarks}/train400", f"+test_sets.set12={benchmarks}/set12",
+        "trainer.limit_val_batches=0", "trainer.limit_test_batches=null",
+    )  # fmt: skip
+    metrics = train(cfg)
+    assert {"test/set12/psnrb", "test/set12/psnrb_input"} <= metrics.keys()
+    assert metrics["test/set12/psnrb_input"] < metrics["test/set12/psnr_input"]

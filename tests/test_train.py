@@ -234,14 +234,15 @@ def test_overrides_that_hydra_accepts_pass_the_key_check():
 
 
 @pytest.mark.parametrize(
-    ("overrides", "size", "need"), [([], 5, 6), (["model.net.levels=4"], 8, 9)]
+    ("overrides", "size", "need"),
+    [([], 5, 6), (["model.net.levels=4"], 8, 9), (["model.extra_metrics=[ms_ssim]"], 100, 176)],
 )
 def test_an_eval_image_too_small_for_the_model_is_refused_before_training(
     make_cfg, tmp_path, overrides, size, need
 ):
     """It failed in the first validation (SSIM's window, the U-Net's padding): a lost epoch."""
     rng = np.random.default_rng(0)
-    for split, shape in (("train", 32), ("val", 32), ("test", size)):
+    for split, shape in (("train", 32), ("val", max(32, 2 * size)), ("test", size)):
         (tmp_path / "images" / split).mkdir(parents=True)
         pixels = rng.integers(0, 256, (shape, shape), dtype=np.uint8)
         Image.fromarray(pixels).save(tmp_path / "images" / split / "tiny.png")

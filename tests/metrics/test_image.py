@@ -6,7 +6,13 @@ import math
 
 import pytest
 import torch
+from torch import Tensor
+from torchmetrics.functional.image import (
+    multiscale_structural_similarity_index_measure,
+    peak_signal_noise_ratio_with_blocked_effect,
+)
 
+from regenlab.errors import ConfigError
 from regenlab.metrics.image import image_metrics, rgb_to_y, to_8bit
 
 
@@ -45,3 +51,38 @@ def test_y_is_matlabs_rgb2ycbcr_on_8bit_images_and_gray_is_its_own_y():
     assert (rgb_to_y(white_black) * 255).flatten().tolist() == pytest.approx([235, 16])
     gray = torch.rand(2, 1, 4, 4)
     assert rgb_to_y(gray) is gray
+
+
+def blocky(clean: Tensor, seed: int = 0) -> Tensor:
+    """``clean`` with a different offset on each 8x8 block, as JPEG at low quality leaves."""
+    g = torch.Generator().manual_seed(seed)
+    b, _, h, w = clean.shape
+    offsets = torch.rand(b, 1, h // 8, w // 8, generator=g).sub(0.5).mul(0.1)
+    return to_8bit(clean + offsets.repeat_interleave(8, -2).repeat_interleave(8, -1))
+
+
+def test_extra_metrics_equal_torchmetrics_functional_per_image():
+    clean = to_8bit(torch.rand(3, 1, 176, 176, generator=torch.Generator().manual_seed(1)))
+    degraded = blocky(clean)
+    values = image_metrics("t/", extra=["ms_ssim", "psnrb"])(degraded, clean)
+    ms_ssim = multiscale_structural_similarity_index_measure(degraded, clean, data_range=1.0)
+    psnrb = [
+        peak_signal_noise_ratio_with_blocked_effect(d[None], c[None], data_range=1.0)
+        for d, c in zip(degraded, clean, strict=True)
+    ]
+    assert values["t/ms_ssim"].item() == pytest.approx(ms_ssim.item(), abs=1e-6)
+    assert values["t/psnrb"].item() == pytest.approx(torch.stack(psnrb).mean().item(), abs=1e-5)
+
+
+def test_psnrb_is_below_psnr_on_a_blocky_image_and_measures_rgb_on_its_luma():
+    clean = torch.linspace(0.2, 0.8, 64).view(1, 1, 1, 64).expand(2, 3, 64, 64)
+    degraded = blocky(clean)
+    values = image_metrics("t/", extra=["psnrb"])(degraded, clean)
+    assert values["t/psnrb"] < values["t/psnr"] - 0.5  # blocking is penalised on top of MSE
+    luma = image_metrics("t/", extra=["psnrb"])(rgb_to_y(degraded), rgb_to_y(clean))
+    assert values["t/psnrb"].item() == pytest.approx(luma["t/psnrb"].item())
+
+
+def test_an_unknown_extra_metric_names_the_choices():
+    with pytest.raises(ConfigError, match=r"unknown \[.lpip.\]; choose from \[.ms_ssim"):
+        image_metrics("t/", extra=["lpip"])

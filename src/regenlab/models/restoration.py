@@ -18,7 +18,15 @@ from regenlab.degradations.resize import resize
 from regenlab.errors import ConfigError
 from regenlab.inference import check_tiling, self_ensemble, tiled
 from regenlab.metrics import eval_means, full_precision, log_means
-from regenlab.metrics.image import SSIM_MIN_SIZE, crop_border, image_metrics, rgb_to_y, to_8bit
+from regenlab.metrics.image import (
+    MS_SSIM_MIN_SIZE,
+    SSIM_MIN_SIZE,
+    check_extra_metrics,
+    crop_border,
+    image_metrics,
+    rgb_to_y,
+    to_8bit,
+)
 from regenlab.nets.weights import load_weights_file
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -60,6 +68,8 @@ class RestorationModule(L.LightningModule):
     ``weights`` loads a published ``state_dict`` into the net (``weights_key_map`` renames
     key prefixes, e.g. ``{dncnn.: body.}``): with ``train=false`` such a net is tested like a
     classical baseline, on the same data, noise and metrics.
+    ``extra_metrics`` adds ``ms_ssim`` (val/test images of 176 px or more, checked before
+    training) and ``psnrb`` (JPEG; on the luma, so no ``psnrb_y``).
     """
 
     def __init__(
@@ -77,6 +87,7 @@ class RestorationModule(L.LightningModule):
         weights_key_map: dict[str, str] | None = None,
         weights_strict: bool = True,
         weights_entry: str | None = None,
+        extra_metrics: list[str] = (),
     ):
         super().__init__()
         self.net = net
@@ -89,7 +100,10 @@ class RestorationModule(L.LightningModule):
         check_tiling(tile, tile_overlap)
         self.tile, self.tile_overlap, self.ensemble = tile, tile_overlap, ensemble
         self.means = eval_means("loss")
-        self.min_size = SSIM_MIN_SIZE + 2 * crop_border  # of val/test images (nets add theirs)
+        check_extra_metrics(extra_metrics)
+        self.extra_metrics = list(extra_metrics)
+        smallest = MS_SSIM_MIN_SIZE if "ms_ssim" in self.extra_metrics else SSIM_MIN_SIZE
+        self.min_size = smallest + 2 * crop_border  # of val/test images (nets add theirs)
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
         self.test_rows: dict[str, list[dict[str, Any]]] = {}  # the same, per test set
         self.views = ["", "_y"] if y_channel else [""]
@@ -101,7 +115,11 @@ class RestorationModule(L.LightningModule):
     def _stage_metrics(self, stage: str) -> nn.ModuleDict:
         return nn.ModuleDict(
             {
-                f"{which}{view}": image_metrics(f"{stage}/", postfix=f"{view}{suffix}")
+                f"{which}{view}": image_metrics(
+                    f"{stage}/",
+                    postfix=f"{view}{suffix}",
+                    extra=[m for m in self.extra_metrics if not (view and m == "psnrb")],
+                )
                 for view in self.views
                 for which, suffix in (("output", ""), ("input", "_input"))
             }
