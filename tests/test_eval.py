@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from regenlab.errors import UserError
-from regenlab.eval import evaluate, from_hydra, hydra_argv, read_checkpoint
+from regenlab.eval import check_eval_args, evaluate, from_hydra, hydra_argv, read_checkpoint
 from regenlab.train import train
 
 DAMAGED = "is not a checkpoint, or is truncated or damaged"
@@ -120,3 +120,9 @@ def test_the_runs_overrides_travel_through_hydra_as_typed():
     hydra = hydra_argv(argv)
     assert hydra[:3] == ["-m", "run_dir=R", "out=o"] and hydra[-2:] == ["--cfg", "job"]
     assert from_hydra(hydra) == argv[3:7]
+
+
+def test_a_deleted_key_is_one_line_not_a_silent_null():
+    """Before: `~model.tile` set the key to null without a word."""
+    with pytest.raises(UserError, match=r"~model.tile: regenlab-eval cannot delete"):
+        check_eval_args(["run_dir=R", "~model.tile"])

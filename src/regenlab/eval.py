@@ -352,6 +352,11 @@ def check_eval_args(argv: list[str]) -> list[str]:
         overrides = OverridesParser.create().parse_overrides(lines)
     except (HydraException, SystemExit):
         return argv  # Hydra reports what it cannot parse
+    if deleted := next((o for o in overrides if o.is_delete()), None):
+        raise UserError(
+            f"{deleted.input_line}: regenlab-eval cannot delete a key of the run's config; "
+            f"set it instead ({deleted.key_or_group}=null)"
+        )
     own = {o.key_or_group: o for o in overrides if is_eval_key(o)}
     if "run_dir" not in own:
         raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
