@@ -31,6 +31,8 @@ BAD_TRAIN = [
      "MNIST not found in {tmp}/missing: torchvision expects MNIST/raw/"),
     (["experiment=dcgan", "model.metrics.features.path={tmp}/nope.pt"], 2,
      "feature extractor {tmp}/nope.pt not found; train it first"),
+    (["model.extra_metrics=[lpips]", "model.lpips_weights={tmp}/alex.pth"], 2,
+     "LPIPS weights {tmp}/alex.pth not found; download alexnet-owt-7be5be79.pth"),
     (["resume={tmp}/missing"], 2, "error: resume={tmp}/missing is not a regenlab run"),
     (["+trainer.max_step=5"], 2,
      "error: trainer.max_step is not an argument of Lightning's Trainer; did you mean "

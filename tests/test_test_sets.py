@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from regenlab.data.images import folder_images
@@ -118,3 +119,17 @@ def test_jpeg_runs_report_psnrb_for_each_test_set(make_cfg, benchmarks):
     metrics = train(cfg)
     assert {"test/set12/psnrb", "test/set12/psnrb_input"} <= metrics.keys()
     assert metrics["test/set12/psnrb_input"] < metrics["test/set12/psnr_input"]
+
+
+def test_lpips_from_a_local_file_is_reported_like_the_other_metrics(make_cfg, tmp_path):
+    from torchvision.models import alexnet
+
+    weights = tmp_path / "alexnet.pth"
+    torch.save({f"features.{k}": v for k, v in alexnet().features.state_dict().items()}, weights)
+    cfg = make_cfg(
+        "model=classical/identity", "data.eval_crop=64", "trainer.limit_val_batches=0",
+        "model.extra_metrics=[lpips]", f"model.lpips_weights={weights}", "model.y_channel=true",
+    )  # fmt: skip
+    metrics = train(cfg)
+    assert metrics["test/lpips"] > 0 and metrics["test/lpips_input"] > 0
+    assert "test/lpips_y" not in metrics and "test/ssim_y" in metrics  # RGB only

@@ -12,8 +12,8 @@ from torchmetrics.functional.image import (
     peak_signal_noise_ratio_with_blocked_effect,
 )
 
-from regenlab.errors import ConfigError
-from regenlab.metrics.image import image_metrics, rgb_to_y, to_8bit
+from regenlab.errors import ConfigError, UserError
+from regenlab.metrics.image import image_metrics, lpips_net, rgb_to_y, to_8bit
 
 
 def test_psnr_of_known_pair_equals_closed_form():
@@ -84,5 +84,43 @@ def test_psnrb_is_below_psnr_on_a_blocky_image_and_measures_rgb_on_its_luma():
 
 
 def test_an_unknown_extra_metric_names_the_choices():
-    with pytest.raises(ConfigError, match=r"unknown \[.lpip.\]; choose from \[.ms_ssim"):
+    with pytest.raises(ConfigError, match=r"unknown \[.lpip.\]; choose from \[.lpips., .ms_ssim"):
         image_metrics("t/", extra=["lpip"])
+
+
+@pytest.fixture
+def alexnet_file(tmp_path):
+    """A random AlexNet backbone saved under torchvision's keys: no real weights needed."""
+    from torchvision.models import alexnet
+
+    path = tmp_path / "alexnet.pth"
+    torch.save({f"features.{k}": v for k, v in alexnet().features.state_dict().items()}, path)
+    return path
+
+
+def test_lpips_takes_its_backbone_from_the_local_file_and_stays_out_of_checkpoints(alexnet_file):
+    net = lpips_net(alexnet_file)
+    saved = torch.load(alexnet_file)
+    assert torch.equal(net.net.slice3.state_dict()["6.weight"], saved["features.6.weight"])
+    clean = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    noisy = (clean + 0.2 * torch.randn_like(clean)).clamp(0, 1)
+    metrics = image_metrics("t/", extra=["lpips"], lpips=net)
+    assert metrics(clean, clean)["t/lpips"].item() == pytest.approx(0.0, abs=1e-6)
+    metrics.reset()
+    per_image = net(noisy, clean, normalize=True).flatten()
+    assert metrics(noisy, clean)["t/lpips"].item() == pytest.approx(per_image.mean().item())
+    assert per_image.min() > 0
+    assert not any("lpips" in k or "slice" in k for k in metrics.state_dict())
+
+
+def test_lpips_without_its_file_names_the_file_and_where_it_comes_from(tmp_path):
+    missing = tmp_path / "weights" / "alexnet-owt-7be5be79.pth"
+    with pytest.raises(UserError) as info:
+        lpips_net(missing)
+    message = str(info.value)
+    assert f"LPIPS weights {missing} not found" in message and "\n" not in message
+    assert "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth" in message
+    other = tmp_path / "other.pt"
+    torch.save({"weight": torch.zeros(3)}, other)
+    with pytest.raises(UserError, match="are not torchvision's AlexNet"):
+        lpips_net(other)

@@ -24,6 +24,7 @@ from regenlab.metrics.image import (
     check_extra_metrics,
     crop_border,
     image_metrics,
+    lpips_net,
     rgb_to_y,
     to_8bit,
 )
@@ -69,7 +70,8 @@ class RestorationModule(L.LightningModule):
     key prefixes, e.g. ``{dncnn.: body.}``): with ``train=false`` such a net is tested like a
     classical baseline, on the same data, noise and metrics.
     ``extra_metrics`` adds ``ms_ssim`` (val/test images of 176 px or more, checked before
-    training) and ``psnrb`` (JPEG; on the luma, so no ``psnrb_y``).
+    training), ``psnrb`` (JPEG; on the luma, so no ``psnrb_y``) and ``lpips`` (its AlexNet
+    from the local file ``lpips_weights``; on RGB, so no ``lpips_y``).
     """
 
     def __init__(
@@ -88,6 +90,7 @@ class RestorationModule(L.LightningModule):
         weights_strict: bool = True,
         weights_entry: str | None = None,
         extra_metrics: list[str] = (),
+        lpips_weights: str | None = None,
     ):
         super().__init__()
         self.net = net
@@ -102,6 +105,8 @@ class RestorationModule(L.LightningModule):
         self.means = eval_means("loss")
         check_extra_metrics(extra_metrics)
         self.extra_metrics = list(extra_metrics)
+        lpips = lpips_net(lpips_weights) if "lpips" in self.extra_metrics else None
+        self.__dict__["lpips_net"] = lpips  # shared by the metrics, not in checkpoints
         smallest = MS_SSIM_MIN_SIZE if "ms_ssim" in self.extra_metrics else SSIM_MIN_SIZE
         self.min_size = smallest + 2 * crop_border  # of val/test images (nets add theirs)
         self.per_image: list[dict[str, Any]] = []  # test rows: name, psnr, ssim (per_image.csv)
@@ -118,7 +123,8 @@ class RestorationModule(L.LightningModule):
                 f"{which}{view}": image_metrics(
                     f"{stage}/",
                     postfix=f"{view}{suffix}",
-                    extra=[m for m in self.extra_metrics if not (view and m == "psnrb")],
+                    extra=[m for m in self.extra_metrics if not view or m == "ms_ssim"],
+                    lpips=self.lpips_net,
                 )
                 for view in self.views
                 for which, suffix in (("output", ""), ("input", "_input"))
