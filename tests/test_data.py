@@ -113,7 +113,8 @@ def test_training_batches_are_degraded_after_transfer_and_resume_exactly():
 def test_memory_is_pinned_exactly_when_batches_go_to_a_gpu(device, pin, expect):
     dm = RestorationDataModule(skimage_images, GaussianNoise(sigma=25), crop_size=16,
                                num_workers=1, pin_memory=pin)  # fmt: skip
-    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device(device)))
+    strategy = SimpleNamespace(root_device=torch.device(device))
+    dm.trainer = SimpleNamespace(strategy=strategy, world_size=1, global_rank=0)
     dm.setup("fit")
     loader = dm.train_dataloader()
     assert loader.pin_memory is expect and loader.persistent_workers
