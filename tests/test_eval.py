@@ -122,7 +122,11 @@ def test_the_runs_overrides_travel_through_hydra_as_typed():
     assert from_hydra(hydra) == argv[3:7]
 
 
-def test_a_deleted_key_is_one_line_not_a_silent_null():
+def test_a_deleted_key_a_sweep_without_m_or_a_swept_run_dir_is_one_line():
     """Before: `~model.tile` set the key to null without a word."""
     with pytest.raises(UserError, match=r"~model.tile: regenlab-eval cannot delete"):
         check_eval_args(["run_dir=R", "~model.tile"])
+    with pytest.raises(UserError, match=r"degradation.sigma=15,50 is a sweep: add -m"):
+        check_eval_args(["run_dir=R", "degradation.sigma=15,50"])  # before: a traceback
+    with pytest.raises(UserError, match=r"run_dir=R,S: a sweep evaluates one run"):
+        check_eval_args(["-m", "run_dir=R,S"])  # before: a traceback

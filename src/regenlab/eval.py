@@ -343,7 +343,8 @@ def hydra_argv(argv: list[str]) -> list[str]:
 def check_eval_args(argv: list[str]) -> list[str]:
     """Before Hydra starts, in one line each: a missing or foreign run dir, an untrusted or
     damaged config, a mistyped key or group option of the run's config (every sweep value
-    tried), a results dir that cannot be written. Returns Hydra's argv (``hydra_argv``)."""
+    tried), a results dir that cannot be written, a sweep without ``-m``, a swept run dir, a
+    deleted key. Returns Hydra's argv (``hydra_argv``)."""
     if {"-h", "--help", "--hydra-help", "--info", "-i", "--version", "--cfg", "-c",
         "--shell-completion", "-sc"} & set(argv):  # fmt: skip
         return hydra_argv(argv)
@@ -357,16 +358,27 @@ def check_eval_args(argv: list[str]) -> list[str]:
             f"{deleted.input_line}: regenlab-eval cannot delete a key of the run's config; "
             f"set it instead ({deleted.key_or_group}=null)"
         )
+    sweep = next((o for o in overrides if o.is_sweep_override()), None)
+    if sweep and not {"-m", "--multirun"} & set(argv):
+        raise UserError(
+            f"{sweep.input_line} is a sweep: add -m to evaluate each value "
+            f"({sweep.key_or_group}=[a,b] is a list)"
+        )
     own = {o.key_or_group: o for o in overrides if is_eval_key(o)}
     if "run_dir" not in own:
         raise UserError("missing run_dir=<dir>; see regenlab-eval --help")
-    out = own["out"].value() if "out" in own else None
-    for run_dir in values(own["run_dir"]):
-        run_cfg = check_run_dir(Path(run_dir))
-        run_lines = [values_of(o) for o in overrides if not is_eval_key(o)]
-        for i in range(max((len(v) for v in run_lines), default=0)):
-            apply_overrides(run_cfg.copy(), [v[min(i, len(v) - 1)] for v in run_lines])
-        check_writable(Path(run_dir), out, Path(out) if out else Path(run_dir) / "eval")
+    if own["run_dir"].is_sweep_override():
+        raise UserError(
+            f"{own['run_dir'].input_line}: a sweep evaluates one run (its results go into that "
+            "run's dir); run regenlab-eval once per run"
+        )
+    out = str(own["out"].value()) if "out" in own else None
+    run_dir = str(own["run_dir"].value())
+    run_cfg = check_run_dir(Path(run_dir))
+    run_lines = [values_of(o) for o in overrides if not is_eval_key(o)]
+    for i in range(max((len(v) for v in run_lines), default=0)):
+        apply_overrides(run_cfg.copy(), [v[min(i, len(v) - 1)] for v in run_lines])
+    check_writable(Path(run_dir), out, Path(out) if out else Path(run_dir) / "eval")
     return hydra_argv(argv)
 
 
