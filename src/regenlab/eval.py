@@ -372,7 +372,8 @@ def check_eval_args(argv: list[str]) -> list[str]:
             f"{own['run_dir'].input_line}: a sweep evaluates one run (its results go into that "
             "run's dir); run regenlab-eval once per run"
         )
-    out = str(own["out"].value()) if "out" in own else None
+    out = own["out"].value() if "out" in own else None
+    out = None if out is None else str(out)
     run_dir = str(own["run_dir"].value())
     run_cfg = check_run_dir(Path(run_dir))
     run_lines = [values_of(o) for o in overrides if not is_eval_key(o)]
