@@ -228,3 +228,10 @@ def test_config_dir_adds_local_settings_and_own_experiments(tmp_path):
     result = run_cli("regenlab-eval", "--config-dir", str(mine), "run_dir=R", "--cfg", "job",
                      cwd=tmp_path)  # fmt: skip
     assert yaml.safe_load(result.stdout)["paths"]["mnist_root"] == "/data/mnist"
+
+
+def test_eval_tab_completion(tmp_path, monkeypatch):
+    """Hydra's shell completion (`regenlab-eval -sc install=bash`); before: no completion."""
+    monkeypatch.setenv("COMP_LINE", "regenlab-eval ckpt")
+    result = run_cli("regenlab-eval", "-sc", "query=bash", cwd=tmp_path)
+    assert result.returncode == 0 and "ckpt_path=" in result.stdout, result.stderr[-2000:]

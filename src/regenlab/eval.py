@@ -345,8 +345,9 @@ def check_eval_args(argv: list[str]) -> list[str]:
     damaged config, a mistyped key or group option of the run's config (every sweep value
     tried), a results dir that cannot be written, a sweep without ``-m``, a swept run dir, a
     deleted key. Returns Hydra's argv (``hydra_argv``)."""
-    if {"-h", "--help", "--hydra-help", "--info", "-i", "--version", "--cfg", "-c",
-        "--shell-completion", "-sc"} & set(argv):  # fmt: skip
+    if {"--shell-completion", "-sc"} & set(argv):  # install=bash, query=bash: Hydra's own
+        return argv
+    if {"-h", "--help", "--hydra-help", "--info", "-i", "--version", "--cfg", "-c"} & set(argv):
         return hydra_argv(argv)
     try:
         lines = get_args_parser().parse_known_args(argv)[0].overrides
