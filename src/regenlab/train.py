@@ -115,7 +115,10 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     )
     best, best_score, training = "", {}, {}
     if cfg.get("train", True) and trainable:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        # tensors only, whatever torch's default: a checkpoint named by a run's config (a
+        # resumed run dir) must not run code, the same rule as regenlab-eval's
+        ckpt = cfg.get("ckpt_path")
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
         checkpoint = trainer.checkpoint_callback
         if checkpoint is not None:
             best = checkpoint.best_model_path
@@ -124,7 +127,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
         training = training_record(trainer)
     skipped = {}
     if cfg.get("test", True):
-        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        results = trainer.test(
+            model, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
+        )
     else:  # the test sets stay unseen while a recipe is tuned on validation scores
         results, skipped = [], {"test": "skipped (test=false)"}
     metrics = {k: float(v) for r in results for k, v in r.items()} | best_score  # all test sets
