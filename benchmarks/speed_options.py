@@ -6,7 +6,7 @@ Times the real training path (config, Trainer, callbacks, logger; validation off
 experiment with: channels_last, bf16 autocast, both, torch.compile, and DataLoader workers.
 Ratios > 1 are faster than the float32 baseline. Whatever helps on the machine at hand is a
 candidate default; bf16 also changes the numbers, so its quality is checked by full runs
-(README, "Speed"). Where bf16 is only emulated, its options run a tenth of the steps.
+(docs/speed.md). Where bf16 is only emulated, its options run a tenth of the steps.
 """
 
 from __future__ import annotations
