@@ -99,7 +99,7 @@ DNCNN_RECIPE = model=dncnn model.net.depth=8 model.net.width=32 trainer.max_step
 DNCNN_NOTE = note="dncnn rows: SHORT CPU runs (depth 8, width 32, 100 steps of 16 crops), not the paper's recipe"
 comma := ,
 
-paper-dncnn: $(STAMP)  ## the DnCNN paper's tables on its own sets: make paper-dncnn DATA=<dir> (CPU ~15 min)
+paper-dncnn: $(STAMP)  ## the DnCNN paper's tables on its own sets: make paper-dncnn DATA=<dir> (2-core CPU: 29 min, loaded)
 	@test -n "$(DATA)" || { echo "usage: make paper-dncnn DATA=<dir holding train400/ set12/ set5/ classic5/ weights/dncnn_sigma25.pt> [ARGS=...]; see README, 'The DnCNN paper on its own test sets'"; exit 2; }
 	@for d in train400 set12 set5 classic5 weights/dncnn_sigma25.pt; do test -e "$(DATA)/$$d" || { echo "paper-dncnn: $(DATA)/$$d is missing; DATA must hold train400/ set12/ set5/ classic5/ weights/dncnn_sigma25.pt (see README)"; exit 2; }; done
 	$(BIN)/regenlab-train experiment=paper_dncnn_denoise $(DNCNN_DATA) train=false "model=$(DNCNN_CLASSICAL)" hydra.sweep.dir=$(DNCNN)/runs/denoise/classical $(ARGS)
