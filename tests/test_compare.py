@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.progress import Progress
 
 from regenlab.compare import main, run_compare
 from tests.conftest import run_cli
@@ -347,3 +348,17 @@ def test_load_runs_without_pandas_is_one_line(sweep, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(UserError, match=r"needs pandas: pip install -e '\.\[pandas\]'"):
         load_runs([sweep])
+
+
+def test_loading_runs_advances_the_progress_bar_once_per_run(sweep, tmp_path, monkeypatch):
+    """The shared progress display (off here: not a terminal, and off for a few runs)."""
+    bars = []
+    monkeypatch.setattr("regenlab.compare.progress", lambda disable: bars.append(
+        (disable, Progress(disable=True))) or bars[-1][1])  # fmt: skip
+    run_compare([sweep], ["model"], ["degradation.sigma"], ["test/psnr"], tmp_path / "cmp")
+    [(disable, bar)] = bars
+    [task] = bar.tasks
+    assert task.description == "loading runs" and task.completed == task.total == 12
+    assert not disable  # 12 runs are more than a few
+    run_compare([sweep / "nlm_15"], ["model"], [], ["test/psnr"], tmp_path / "one")
+    assert bars[-1][0] and bars[-1][1].tasks[0].completed == 1

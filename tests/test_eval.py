@@ -6,11 +6,20 @@ import functools
 import json
 import os
 
+import lightning as L
 import pytest
 import torch
 
+from regenlab.callbacks import ProgressBar
 from regenlab.errors import UserError
-from regenlab.eval import check_eval_args, evaluate, from_hydra, hydra_argv, read_checkpoint
+from regenlab.eval import (
+    check_eval_args,
+    eval_trainer,
+    evaluate,
+    from_hydra,
+    hydra_argv,
+    read_checkpoint,
+)
 from regenlab.train import train
 
 DAMAGED = "is not a checkpoint, or is truncated or damaged"
@@ -130,3 +139,25 @@ def test_a_deleted_key_a_sweep_without_m_or_a_swept_run_dir_is_one_line():
         check_eval_args(["run_dir=R", "degradation.sigma=15,50"])  # before: a traceback
     with pytest.raises(UserError, match=r"run_dir=R,S: a sweep evaluates one run"):
         check_eval_args(["-m", "run_dir=R,S"])  # before: a traceback
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_eval_and_classical_runs_show_the_training_progress_bar(make_cfg, shown):
+    """Eval's trainer had Lightning's default bar (another style); a classical run with the
+    configured bar and ``trainer.enable_progress_bar=false`` stopped on Lightning's
+    MisconfigurationException."""
+    flags = [f"trainer.enable_progress_bar={str(shown).lower()}"]
+    bars = [
+        type(c) for c in eval_trainer(make_cfg(*flags)).callbacks if "Progress" in type(c).__name__
+    ]
+    assert bars == ([ProgressBar] if shown else [])
+
+    class Seen(L.Callback):
+        def on_test_start(self, trainer, module):
+            self.bar = trainer.progress_bar_callback
+
+    seen = Seen()
+    train(make_cfg("model=classical/identity", "data.eval_crop=32", "trainer.limit_val_batches=0",
+                   "trainer.limit_test_batches=1", "trainer.accelerator=cpu",
+                   "data.num_workers=0", *flags, quick=False), extra_callbacks=[seen])  # fmt: skip
+    assert type(seen.bar) is ProgressBar if shown else seen.bar is None

@@ -60,3 +60,14 @@ def test_self_ensemble_is_exact_for_pointwise_functions_and_equivariant_otherwis
     assert torch.allclose(
         self_ensemble(biased, rotated), torch.rot90(self_ensemble(biased, square), 1, (-2, -1))
     )
+
+
+def test_tiled_reports_each_call_on_tiles():
+    """The hook of predict's per-tile progress bar: (tiles done, tiles in all) per call."""
+    calls = []
+    tiled(lambda t: t, torch.rand(1, 1, 40, 50), 16, 4, tiles_per_batch=5,
+          on_tile=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls == [(5, 12), (10, 12), (12, 12)]  # 3 x 4 tiles of 16 with stride 12
+    calls.clear()
+    tiled(lambda t: t, torch.rand(1, 1, 16, 16), 16, 4, on_tile=lambda *a: calls.append(a))
+    assert calls == []  # one call on the whole image: no tiles to count

@@ -9,6 +9,7 @@ import tifffile
 import torch
 from hydra.core.global_hydra import GlobalHydra
 from PIL import ExifTags, Image, ImageOps
+from rich.progress import Progress
 
 from regenlab.data.images import read_array, write_png16
 from regenlab.errors import UserError
@@ -250,3 +251,32 @@ def test_cli_restores_a_single_image(run_dir, photos, tmp_path):
                      f"output={tmp_path}/one", cwd=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "one" / "a.png").is_file() and "wrote 1 image" in result.stdout
+
+
+class RecordingProgress(Progress):
+    """The shared progress display, recording what each task was told."""
+
+    def __init__(self, **kwargs):
+        super().__init__(disable=True)
+        self.updates = []
+
+    def update(self, task_id, **kwargs):
+        self.updates.append((self.tasks[task_id].description.strip(), kwargs))
+        super().update(task_id, **kwargs)
+
+
+def test_progress_counts_files_and_the_tiles_of_each_tiled_image(run_dir, photos, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    bars = []
+    monkeypatch.setattr("regenlab.predict.progress", lambda: bars.append(RecordingProgress())
+                        or bars[-1])  # fmt: skip
+    Image.new("L", (16, 16)).save(photos / "small.png")  # one tile's size: not tiled
+    restore(run_dir, photos, tmp_path / "out", tile=16, tile_overlap=4)
+    [bar] = bars
+    files, tiles = bar.tasks
+    assert (files.completed, files.total) == (3, 3)
+    told = [(u["completed"], u["total"]) for name, u in bar.updates if "completed" in u
+            and name == "tiles" and u.get("visible")]  # fmt: skip
+    # a.png (40x50): 3 x 4 tiles, sub/b.png (30x20): 3 x 2, small.png: none
+    assert told == [(i, 12) for i in range(1, 13)] + [(i, 6) for i in range(1, 7)]
+    assert not tiles.visible  # hidden again between images

@@ -115,6 +115,18 @@ class ProgressBar(RichProgressBar):
         return "Steps".ljust(len(self.validation_description))
 
 
+def with_progress_bar(callbacks: list[L.Callback], enabled: bool) -> list[L.Callback]:
+    """``callbacks`` with this module's ProgressBar for every stage (fit, test: trained and
+    classical runs, regenlab-eval) when the trainer shows progress, where Lightning would
+    add its own bar in another style; without any when ``trainer.enable_progress_bar=false``,
+    where Lightning refuses a configured bar."""
+    from lightning.pytorch.callbacks import ProgressBar as AnyProgressBar
+
+    bars = [c for c in callbacks if isinstance(c, AnyProgressBar)]
+    others = [c for c in callbacks if not isinstance(c, AnyProgressBar)]
+    return [*others, *(bars or [ProgressBar()])] if enabled else others
+
+
 class RestorationGrid(L.Callback):
     """Every validation, a grid of degraded / restored / clean for the first ``num_images``."""
 

@@ -38,7 +38,7 @@ import re
 import statistics
 import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase as fnmatch
@@ -59,6 +59,7 @@ from regenlab.utils.console import (
     first_line,
     flag,
     parse_cli,
+    progress,
     report_user_errors,
 )
 from regenlab.utils.run import atomic_write
@@ -66,6 +67,7 @@ from regenlab.utils.run import atomic_write
 USAGE = __doc__
 LOWER_IS_BETTER = ("fid", "kid", "loss", "mae", "mse", "nll", "lpips", "bpd")
 NO_COLUMN = "value"
+FEW_RUNS = 8  # loaded in a blink: no progress bar
 
 
 @dataclass
@@ -94,6 +96,13 @@ def find_runs(roots: list[Path], evals: bool = False) -> list[Path]:
     if not found:
         raise UserError(f"no runs (dirs with config.yaml) under {', '.join(map(str, roots))}")
     return sorted(found)
+
+
+def each_run(dirs: list[Path], evals: bool = False) -> Iterator[Path]:
+    """``find_runs``, with a progress bar while they are read when there are more than a few."""
+    found = find_runs(dirs, evals)
+    with progress(disable=len(found) <= FEW_RUNS) as bar:
+        yield from bar.track(found, description="loading runs")
 
 
 def label(value: Any) -> str:
@@ -167,7 +176,7 @@ def load_runs(
     except ImportError:
         raise UserError("load_runs needs pandas: pip install -e '.[pandas]'") from None
     records = []
-    for run_dir in find_runs([Path(d).expanduser() for d in dirs], evals):
+    for run_dir in each_run([Path(d).expanduser() for d in dirs], evals):
         labels = [*recorded_choices(run_dir), *keys]
         for run in readable_run(run_dir, list(dict.fromkeys([*labels, "seed"])), per_image):
             if run.status != "ok":
@@ -605,7 +614,7 @@ def run_compare(
 ) -> list[Comparison]:
     """Everything ``regenlab-compare`` writes; returns the tables."""
     per_image = "image" in columns or "image" in rows
-    runs = [r for d in find_runs(dirs, evals) for r in readable_run(d, rows + columns, per_image)]
+    runs = [r for d in each_run(dirs, evals) for r in readable_run(d, rows + columns, per_image)]
     check_keys(runs, rows, columns)
     annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note)
     events = Events()

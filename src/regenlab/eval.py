@@ -40,6 +40,7 @@ from hydra.errors import HydraException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from regenlab.callbacks import with_progress_bar
 from regenlab.errors import UserError
 from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
@@ -262,6 +263,13 @@ def check_writable(run_dir: Path, out: str | None, path: Path) -> None:
         ) from None
 
 
+def eval_trainer(cfg: DictConfig) -> L.Trainer:
+    """The run's trainer settings for testing only: no logger, no checkpoints, and the
+    progress bar of training (Lightning's default bar is another style)."""
+    bars = with_progress_bar([], cfg.trainer.get("enable_progress_bar", True))
+    return instantiate(cfg.trainer, logger=False, callbacks=bars, enable_checkpointing=False)
+
+
 def evaluate(
     run_dir: str | Path,
     ckpt_path: str | None = None,
@@ -277,7 +285,7 @@ def evaluate(
     L.seed_everything(cfg.seed, workers=True)
     check_test_sets(cfg, model)
     datamodule = instantiate_datamodule(cfg)
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False)
+    trainer = eval_trainer(cfg)
     results = trainer.test(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for r in results for k, v in r.items()}  # one dict per test set
     atomic_write(out_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

@@ -43,13 +43,15 @@ def tiled(
     tile: int | None,
     overlap: int = 16,
     tiles_per_batch: int = 1,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> Tensor:
     """``fn`` applied to (B, C, H, W) ``x`` in ``tile`` x ``tile`` pieces overlapping by
     ``overlap`` pixels, blended so tile seams do not show; ``fn`` may scale the image by an
     integer factor (super-resolution). ``tile=None`` or a small image: one call.
 
     ``tiles_per_batch`` tiles go through ``fn`` in one call (stacked along the batch axis):
-    on a GPU one small tile per call leaves most of the device idle; memory grows with it."""
+    on a GPU one small tile per call leaves most of the device idle; memory grows with it.
+    ``on_tile(done, total)`` is called after each call of ``fn`` on tiles (a progress bar)."""
     check_tiling(tile, overlap)
     if tiles_per_batch < 1:
         raise ValueError(f"tiles_per_batch={tiles_per_batch} must be at least 1")
@@ -78,6 +80,8 @@ def tiled(
             cols = slice(left * s, left * s + y.shape[-1])
             out[..., rows, cols] += y * window
             weight[..., rows, cols] += window
+        if on_tile is not None:
+            on_tile(first + len(group), len(corners))
     return out / weight
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import track
 from torch import Tensor
 from torchvision.transforms.v2 import functional as TF
 
@@ -31,7 +30,14 @@ from regenlab.errors import UserError
 from regenlab.eval import load_run
 from regenlab.inference import check_tiling, tiled
 from regenlab.models.restoration import RestorationModule
-from regenlab.utils.console import console, err_console, flag, parse_cli, report_user_errors
+from regenlab.utils.console import (
+    console,
+    err_console,
+    flag,
+    parse_cli,
+    progress,
+    report_user_errors,
+)
 
 USAGE = __doc__
 Restore = Callable[[Tensor], Tensor]  # (C, H, W) -> (C, H, W), both in [0, 1]
@@ -154,17 +160,26 @@ def restore_images(
         raise UserError(f"output={output}: cannot create it ({exc.strerror or exc})") from None
     model = model.eval().to(device)
 
-    def restore(x: Tensor) -> Tensor:
-        return tiled(model.restore, x[None], tile, tile_overlap)[0]
-
     written, failed = [], []
-    for source, target in track(pairs, description="restoring", console=console):
-        try:
-            restore_file(restore, int(cfg.data.channels), source, target, device, tile)
-        except UserError as exc:
-            failed.append(str(exc))
-            continue
-        written.append(target)
+    with progress() as bar:
+        files = bar.add_task("restoring", total=len(pairs))
+        tiles = bar.add_task("  tiles", visible=False)  # shown while an image is tiled
+
+        def on_tile(done: int, total: int) -> None:
+            bar.update(tiles, completed=done, total=total, visible=True)
+
+        def restore(x: Tensor) -> Tensor:
+            return tiled(model.restore, x[None], tile, tile_overlap, on_tile=on_tile)[0]
+
+        for source, target in pairs:
+            try:
+                restore_file(restore, int(cfg.data.channels), source, target, device, tile)
+            except UserError as exc:
+                failed.append(str(exc))
+            else:
+                written.append(target)
+            bar.advance(files)
+            bar.reset(tiles, visible=False)
     return written, failed
 
 

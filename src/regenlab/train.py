@@ -86,6 +86,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     """
     import lightning as L
 
+    from regenlab.callbacks import with_progress_bar
+
     check_benchmarks(cfg)
     check_trainer_keys(cfg.trainer)
     check_types(cfg)
@@ -110,7 +112,10 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     model = apply_speed_options(cfg, model)
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=[*instantiate_all(cfg.get("callbacks")), *extra_callbacks],
+        callbacks=with_progress_bar(
+            [*instantiate_all(cfg.get("callbacks")), *extra_callbacks],
+            cfg.trainer.get("enable_progress_bar", True),
+        ),
         logger=instantiate_all(cfg.get("logger")) or False,
     )
     best, best_score, training = "", {}, {}

@@ -12,6 +12,14 @@ from typing import Any, TypeVar
 
 from hydra.errors import InstantiationException
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -43,6 +51,22 @@ def one_line_per_event() -> None:
 
     logging.getLogger("lightning").handlers.clear()
     logging.captureWarnings(True)
+
+
+def progress(disable: bool = False) -> Progress:
+    """A rich progress display in the style of the training bar (callbacks.ProgressBar:
+    description, bar, done/total, elapsed, remaining), for the loops outside a Trainer
+    (predict's files and tiles, compare's runs). Off when the console is no terminal, so
+    logs and CI output get no redrawn lines."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(complete_style="#6206E0", finished_style="#6206E0"),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=disable or not console.is_terminal,
+    )
 
 
 def print_metrics(metrics: Mapping[str, float], title: str, footer: str | None = None) -> None:
