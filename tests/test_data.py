@@ -194,3 +194,61 @@ def test_unreadable_files_can_be_skipped_with_a_count(tmp_path, caplog):
     images = folder_images(tmp_path, "train", skip_bad=True)
     assert images.names == ["nested/0.png", "nested/1.png"]
     assert "skipped 1 unreadable image" in caplog.text
+
+
+def write_mixed_folder(folder) -> None:
+    """RGB, 16-bit gray and an EXIF-rotated JPEG (its header size is turned) of other sizes."""
+    rng = np.random.default_rng(2)
+    folder.mkdir(parents=True)
+    Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(folder / "a.png")
+    Image.fromarray(rng.integers(0, 65535, (48, 36), dtype=np.uint16)).save(folder / "b.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    rotated = Image.fromarray(rng.integers(0, 255, (36, 60, 3), dtype=np.uint8))
+    rotated.save(folder / "c.jpg", exif=exif)
+
+
+def tensors_in(value, depth: int = 0) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple) and depth < 3:
+        return any(tensors_in(v, depth + 1) for v in value)
+    return False
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_lazy_training_folder_gives_the_crops_of_the_in_ram_one(tmp_path, channels):
+    write_mixed_folder(tmp_path / "train")
+    ram = folder_images(tmp_path, "train", channels, cache="ram")
+    lazy = folder_images(tmp_path, "train", channels, cache="none")
+    assert type(lazy).__name__ == "LazyImages" and not tensors_in(vars(lazy))
+    assert lazy.names == ram.names and lazy.sizes() == ram.sizes() == [(40, 56), (48, 36), (60, 36)]
+    crops = [RandomCrops(images, crop_size=32, length=12, seed=3) for images in (ram, lazy)]
+    for k in range(12):
+        assert torch.equal(crops[0][k]["clean"], crops[1][k]["clean"])
+    with pytest.raises(ConfigError, match=r"crop_size=37 .* image 'b.png' \(48x36\)"):
+        RandomCrops(lazy, crop_size=37, length=4)
+
+
+def test_cache_auto_decodes_per_item_only_what_exceeds_the_budget(tmp_path, monkeypatch):
+    write_folder(tmp_path, "train", n=3)
+    write_folder(tmp_path, "val", n=1)
+    assert not tensors_in(vars(folder_images(tmp_path, "train", 3, cache="none")))
+    assert tensors_in(vars(folder_images(tmp_path, "train", 3)))  # tiny: held in RAM
+    monkeypatch.setattr("regenlab.data.images.RAM_BUDGET", 3 * 20 * 24 * 3 * 4 - 1)
+    lazy = folder_images(tmp_path, "train", 3)
+    assert not tensors_in(vars(lazy)) and len(lazy) == 3 and lazy[2][0].shape == (3, 20, 24)
+    assert tensors_in(vars(folder_images(tmp_path, "val", 3, cache="none")))  # eval: in RAM
+    with pytest.raises(ConfigError, match=r"cache must be one of auto, ram, none; got .disk."):
+        folder_images(tmp_path, "val", 3, cache="disk")
+
+
+def test_lazy_folder_skips_files_with_a_broken_header(tmp_path):
+    write_folder(tmp_path, "train", n=2)
+    (tmp_path / "train" / "nested" / "broken.png").write_bytes(b"\x89PNG truncated")
+    with pytest.raises(UserError, match=r"broken.png.*skip_bad=true"):
+        folder_images(tmp_path, "train", cache="none")
+    images = folder_images(tmp_path, "train", skip_bad=True, cache="none")
+    assert images.names == ["nested/0.png", "nested/1.png"]

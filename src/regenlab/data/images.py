@@ -7,6 +7,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,30 @@ class NamedImages(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[Tensor, str]:
         return self.images[i], self.names[i]
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """(H, W) of each image."""
+        return [tuple(im.shape[-2:]) for im in self.images]
+
+
+class LazyImages(NamedImages):
+    """Image files decoded per item, so a training folder larger than RAM trains and the
+    DataLoader's workers decode in parallel. Item i holds the same floats as ``read_folder``
+    gives in RAM (``read``: e.g. ``read_image`` with the channels bound)."""
+
+    def __init__(
+        self, paths: list[Path], names: list[str], sizes: list[tuple[int, int]], read: Callable
+    ):
+        self.paths, self.names, self._sizes, self.read = paths, names, sizes, read
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, str]:
+        return self.read(self.paths[i]), self.names[i]
+
+    def sizes(self) -> list[tuple[int, int]]:
+        return self._sizes
 
 
 # More natural photographs that installed packages ship, for recipes that choose their own
@@ -165,6 +190,17 @@ def read_image(path: str | Path, channels: int, gray: str = "luma") -> Tensor:
     """Any image file (palette, RGBA, 16-bit, float TIFF...) -> (channels, H, W) in [0, 1];
     ``gray``: see ``to_tensor``."""
     return to_tensor(checked_range(read_array(path), path), channels, gray)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(H, W) of an image file as ``read_array`` turns it, from its header (no decoding);
+    a file Pillow cannot open (a float TIFF, a broken file) is read in full."""
+    try:
+        with Image.open(path) as im:
+            (w, h), orientation = im.size, im.getexif().get(ExifTags.Base.Orientation, 1)
+    except (OSError, UnidentifiedImageError, SyntaxError, Image.DecompressionBombError):
+        return tuple(read_array(path).shape[:2])
+    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
 
 
 def read_array(path: str | Path) -> np.ndarray:
@@ -283,22 +319,46 @@ def split_folder(root: str | Path, split: str) -> Path:
     return folder
 
 
+def header_pixels(path: Path) -> int:
+    """H * W of an image file from its header; 0 for a broken file (reported when read)."""
+    try:
+        h, w = image_size(path)
+    except UserError:
+        return 0
+    return h * w
+
+
+CACHES = ("auto", "ram", "none")
+RAM_BUDGET = 2 * 1024**3  # bytes of float32 pixels that cache=auto keeps in RAM
+
+
 def read_folder(
     folder: Path,
     channels: int,
     skip_bad: bool = False,
     files: Sequence[Path] | None = None,
     gray: str = "luma",
+    cache: str = "ram",
 ) -> NamedImages:
     """``files`` (default: every image under ``folder``) named relative to ``folder``.
 
+    ``cache``: ``ram`` decodes every image now; ``none`` keeps the paths and their sizes
+    (read from the headers) and decodes per item (``LazyImages``); ``auto`` is ``ram`` when
+    the decoded floats fit ``RAM_BUDGET``, else ``none``.
+
     An unreadable file stops the run with its name, unless ``skip_bad``: then it is left out
-    with one warning that counts them.
+    with one warning that counts them (with ``none``, only files whose header is unreadable
+    are found now; a file broken after its header stops the run when its turn comes).
     """
-    images, names, bad = [], [], []
-    for path in list_images(folder) if files is None else files:
+    files = list_images(folder) if files is None else list(files)
+    if cache == "auto":
+        pixels = sum(map(header_pixels, files))
+        cache = "ram" if pixels * channels * 4 <= RAM_BUDGET else "none"
+    read = image_size if cache == "none" else partial(read_image, channels=channels, gray=gray)
+    images, names, bad, paths = [], [], [], []
+    for path in files:
         try:
-            images.append(read_image(path, channels, gray))
+            images.append(read(path))
         except ConfigError:
             raise
         except UserError as exc:
@@ -309,10 +369,13 @@ def read_folder(
             bad.append(path)
             continue
         names.append(str(path.relative_to(folder)))
+        paths.append(path)
     if bad:
         log.warning("skipped %d unreadable image(s) in %s, e.g. %s", len(bad), folder, bad[0])
     if not images:
         raise UserError(f"no readable images in {folder}")
+    if cache == "none":
+        return LazyImages(paths, names, images, partial(read_image, channels=channels, gray=gray))
     return NamedImages(images, names)
 
 
@@ -352,16 +415,22 @@ def folder_images(
     val_fraction: float = 0.05,
     split_seed: int = 0,
     gray: str = "luma",
+    cache: str = "auto",
 ) -> NamedImages:
     """Images of ``root/<split>/`` (e.g. BSD400 in train/, Set12 in test/), names relative.
 
     A ``root`` without a train/ subfolder is a plain folder of training images (Train400):
     validation is carved out of it (``carve_val``) and the test images come from named test
-    sets (``test_sets``). Unreadable files: see ``read_folder``; ``gray``: ``to_tensor``.
+    sets (``test_sets``). Unreadable files and ``cache``: see ``read_folder`` (it applies to
+    the training images; val and test, small and fixed, are held in RAM); ``gray``:
+    ``to_tensor``.
     """
     root = Path(root).expanduser()
+    if cache not in CACHES:
+        raise ConfigError(f"data.images.cache must be one of {', '.join(CACHES)}; got {cache!r}")
+    cache = cache if split == "train" else "ram"
     if not root.is_dir() or any((root / s).is_dir() for s in ("train", "val", "test")):
-        return read_folder(split_folder(root, split), channels, skip_bad, gray=gray)
+        return read_folder(split_folder(root, split), channels, skip_bad, gray=gray, cache=cache)
     if split == "test":
         raise UserError(
             f"{root} has no train/val/test subfolders, so it is read as training images only "
@@ -376,7 +445,7 @@ def folder_images(
         log.info("validation: %d of the %d images of %s (split_seed=%d)", len(val), len(files),
                  root, split_seed)  # fmt: skip
     chosen = [f for f in files if (f in val) == (split == "val")]
-    return read_folder(root, channels, skip_bad, chosen, gray)
+    return read_folder(root, channels, skip_bad, chosen, gray, cache)
 
 
 def paired_images(

@@ -78,14 +78,14 @@ class RandomCrops(Dataset):
         augment: bool = True,
         seed: int = 0,
     ):
-        sizes = [(name, *im.shape[-2:]) for im, name in zip(images.images, images.names)]
+        sizes = [(name, h, w) for name, (h, w) in zip(images.names, images.sizes())]
         name, h, w = min(sizes, key=lambda s: min(s[1:]))
         if crop_size > min(h, w):
             raise ConfigError(
                 f"data.crop_size={crop_size} is larger than the smallest training image "
                 f"'{name}' ({h}x{w}); use data.crop_size<={min(h, w)}"
             )
-        self.images, self.length, self.augment = images.images, length, augment
+        self.images, self.length, self.augment = images, length, augment
         self.crop_size, self.seed = crop_size, seed
 
     def __len__(self) -> int:
@@ -93,7 +93,7 @@ class RandomCrops(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, Tensor]:
         g = torch.Generator().manual_seed(item_seed(self.seed, k))
-        image = self.images[int(torch.randint(len(self.images), (), generator=g))]
+        image = self.images[int(torch.randint(len(self.images), (), generator=g))][0]
         (h, w), s = image.shape[-2:], self.crop_size
         top, left = (int(torch.randint(n - s + 1, (), generator=g)) for n in (h, w))
         x = image[..., top : top + s, left : left + s]
