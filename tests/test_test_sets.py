@@ -133,3 +133,17 @@ def test_lpips_from_a_local_file_is_reported_like_the_other_metrics(make_cfg, tm
     metrics = train(cfg)
     assert metrics["test/lpips"] > 0 and metrics["test/lpips_input"] > 0
     assert "test/lpips_y" not in metrics and "test/ssim_y" in metrics  # RGB only
+
+
+def test_training_images_decoded_per_item_in_workers_train_the_same_run(make_cfg, benchmarks):
+    """``data.images.cache=none`` (a folder larger than RAM) changes where images are
+    decoded, not the numbers: the same crops, so the same validation score."""
+    common = (
+        "data=folder", f"data.images.root={benchmarks}/train400", "data.images.val_count=2",
+        f"+test_sets.set12={benchmarks}/set12", "model=dncnn", "model.net.width=8",
+        "model.net.depth=3", "debug=limit", "test=false",
+        "trainer.max_steps=2", "data.crop_size=16", "data.batch_size=2", "data.samples_per_epoch=4",
+    )  # fmt: skip
+    ram = train(make_cfg(*common, "data.images.cache=ram", subdir="ram"))
+    lazy = train(make_cfg(*common, "data.images.cache=none", "data.num_workers=2", subdir="lazy"))
+    assert lazy["val/psnr_best"] == ram["val/psnr_best"]
