@@ -20,6 +20,21 @@ TINY = {
     "overhead": ["--steps", "2", "--rounds", "1"],
     "inference": ["--sizes", "64", "--tile", "32", "--overlap", "8", "--repeats", "1"],
     "startup": ["--repeats", "1"],
+    "large_folder": [
+        "--n",
+        "3",
+        "--size",
+        "160",
+        "120",
+        "--workers",
+        "2",
+        "--steps",
+        "4",
+        "--crop",
+        "32",
+        "--batch",
+        "2",
+    ],
 }
 
 
