@@ -61,7 +61,7 @@ def test_val_is_a_seeded_held_out_part_of_train():
 
 
 def t10k_only(root, n: int = 30):
-    """An MNIST root holding only the test files (as ../shared/datasets/mnist does)."""
+    """An MNIST root holding only the test files (t10k), as the official test set alone is."""
     import numpy as np
 
     from tests.data.conftest import pixels, write_idx
