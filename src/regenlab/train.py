@@ -23,15 +23,9 @@ from regenlab.errors import UserError
 from regenlab.sweeps import in_multirun, sweep_job
 from regenlab.utils.config import (
     CONF_DIR,
-    check_accelerator,
-    check_benchmarks,
-    check_logger_packages,
-    check_new_run_dir,
     check_override_keys,
+    check_run_config,
     check_test_sets,
-    check_trainer_keys,
-    check_types,
-    check_write_paths,
     instantiate_all,
     instantiate_datamodule,
 )
@@ -88,27 +82,13 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
 
     from regenlab.callbacks import with_progress_bar
 
-    check_benchmarks(cfg)
-    check_trainer_keys(cfg.trainer)
-    check_types(cfg)
-    check_accelerator(cfg.trainer)
-    check_logger_packages(cfg)
-    check_write_paths(cfg)
-    check_new_run_dir(cfg)
-    if not cfg.get("test", True) and not cfg.get("train", True):
-        raise UserError("train=false test=false does nothing; leave one of them true")
+    check_run_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     save_run_info(cfg, cfg.paths.output_dir)
     datamodule = instantiate_datamodule(cfg)
     model = instantiate(cfg.model)
-    check_test_sets(cfg, model)
     trainable = any(p.requires_grad for p in model.parameters())  # classical baselines: none
-    if cfg.get("train", True) and trainable:
-        check_training_length(cfg)
-        if cfg.get("ckpt_path"):
-            check_start_checkpoint(model, cfg.ckpt_path)
-    if hasattr(datamodule, "check_eval_sizes"):  # before training, not after its first epoch
-        datamodule.check_eval_sizes(max(getattr(m, "min_size", 1) for m in model.modules()))
+    check_model_and_data(cfg, model, datamodule, trainable)
     model = apply_speed_options(cfg, model)
     trainer: L.Trainer = instantiate(
         cfg.trainer,
@@ -153,6 +133,20 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> dict[str, 
     )
     save_per_image(out, model)
     return metrics
+
+
+def check_model_and_data(
+    cfg: DictConfig, model: L.LightningModule, datamodule: Any, trainable: bool
+) -> None:
+    """What needs the built model and data, checked before the Trainer runs: an error found
+    after the first epoch would lose it."""
+    check_test_sets(cfg, model)
+    if cfg.get("train", True) and trainable:
+        check_training_length(cfg)
+        if cfg.get("ckpt_path"):
+            check_start_checkpoint(model, cfg.ckpt_path)
+    if hasattr(datamodule, "check_eval_sizes"):
+        datamodule.check_eval_sizes(max(getattr(m, "min_size", 1) for m in model.modules()))
 
 
 def check_training_length(cfg: DictConfig) -> None:

@@ -387,6 +387,20 @@ def check_new_run_dir(cfg: DictConfig) -> None:
         )
 
 
+def check_run_config(cfg: DictConfig) -> None:
+    """Everything about a run that can be checked from its config alone, before anything is
+    built: a mistake costs one line and no time."""
+    check_benchmarks(cfg)
+    check_trainer_keys(cfg.trainer)
+    check_types(cfg)
+    check_accelerator(cfg.trainer)
+    check_logger_packages(cfg)
+    check_write_paths(cfg)
+    check_new_run_dir(cfg)
+    if not cfg.get("test", True) and not cfg.get("train", True):
+        raise UserError("train=false test=false does nothing; leave one of them true")
+
+
 def instantiate_datamodule(cfg: DictConfig) -> Any:
     """``data``, given the top-level ``degradation`` when the run has one (restoration), and
     the top-level ``test_sets`` (name -> folder) when there are any.
