@@ -10,10 +10,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.callbacks import EMAWeightAveraging, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from torch import Tensor
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
 from torchvision.utils import make_grid
 
 from regenlab.errors import UserError
@@ -269,3 +270,83 @@ class RNGState(L.Callback):
         random.setstate((version, tuple(internal), gauss))
         if state["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class EMA(EMAWeightAveraging):
+    """Lightning's EMA of the weights (validation and checkpoints' ``state_dict`` hold the
+    average; ``current_model_state`` the raw weights to resume from), made to hold for a
+    whole run here:
+
+    - the test after fit loads best.ckpt and tests its ``state_dict``, the average, as
+      regenlab-eval does (Lightning's hook put the raw weights back: the test reported the
+      raw model while validation had ranked the average);
+    - the average replaces the model's weights at the end of fit (teardown), not at
+      ``on_train_end``, where ``Checkpoint`` may still save: that last.ckpt would hold the
+      average as its raw weights, and a resumed run would continue from the average;
+    - a model whose ``ema_part`` names a submodule averages that one only: the GANs'
+      generator (G-EMA), while the critic trains and is saved as it is.
+    """
+
+    def part(self, module: L.LightningModule) -> tuple[nn.Module, str]:
+        """The averaged submodule and the prefix of its names in the model's state_dict."""
+        name = getattr(module, "ema_part", None)
+        return (getattr(module, name), f"{name}.") if name else (module, "")
+
+    def setup(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
+        if stage == "fit":
+            device = self._device or module.device
+            averaged = self.part(module)[0]
+            self._average_model = AveragedModel(
+                averaged, device=device, use_buffers=self._use_buffers, **self._kwargs
+            )
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args) -> None:
+        super().on_train_batch_end(trainer, self.part(module)[0], *args)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, self.part(module)[0])
+
+    def _swap_models(self, module: L.LightningModule) -> None:
+        super()._swap_models(self.part(module)[0])
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """Nothing yet: a checkpoint saved after this hook must hold the raw weights."""
+
+    def teardown(self, trainer: L.Trainer, module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and self._average_model is not None:
+            self._copy_average_to_current(self.part(module)[0])
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if self._average_model is None:
+            return
+        prefix = self.part(module)[1]
+        average = self._average_model.state_dict()
+        checkpoint["current_model_state"] = checkpoint["state_dict"]
+        checkpoint["state_dict"] = checkpoint["state_dict"] | {
+            prefix + k.removeprefix("module."): v
+            for k, v in average.items()
+            if k.startswith("module.")
+        }
+        checkpoint["averaging_state"] = {
+            k: v for k, v in average.items() if not k.startswith("module.")
+        }
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Resuming a fit restores both models; testing a checkpoint keeps its state_dict."""
+        if trainer.state.fn != "fit" or self._average_model is None:
+            return
+        prefix = self.part(module)[1]
+        average = {
+            f"module.{k.removeprefix(prefix)}": v
+            for k, v in checkpoint["state_dict"].items()
+            if k.startswith(prefix)
+        }
+        if "averaging_state" not in checkpoint:  # not written with EMA: start from its weights
+            self._average_model.load_state_dict(average, strict=False)
+            return
+        self._average_model.load_state_dict(average | checkpoint["averaging_state"])
+        module.load_state_dict(checkpoint["current_model_state"])

@@ -99,3 +99,9 @@ def test_ema_of_the_weights_is_what_checkpoints_and_test_use(make_cfg, tmp_path)
     saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     # the averaged weights are the checkpoint's state_dict, updated once per generator step
     assert "current_model_state" in saved and saved["averaging_state"]["n_averaged"] == 3
+    # of the generator only (G-EMA): the critic is saved as it trained (it was averaged too)
+    average, raw = saved["state_dict"], saved["current_model_state"]
+    assert average.keys() == raw.keys()
+    for part, averaged in (("generator.", True), ("critic.", False)):
+        keys = [k for k in raw if k.startswith(part) and raw[k].is_floating_point()]
+        assert keys and any(not torch.equal(average[k], raw[k]) for k in keys) == averaged, part

@@ -95,6 +95,8 @@ class AdversarialModule(L.LightningModule):
     baseline from the same network); it may then be ``None``.
     """
 
+    ema_part = "generator"  # +callbacks@callbacks.ema=ema averages the generator only (G-EMA)
+
     def __init__(
         self,
         generator: nn.Module,
