@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from regenlab.data.images import (
     EXTRA_IMAGES,
     SKIMAGE_SPLITS,
-    SplitPair,
+    LazyImages,
     folder_images,
     paired_images,
     read_image,
@@ -170,20 +170,77 @@ def write_pairs(root, splits=("train", "val", "test"), n: int = 2, size=(40, 48)
             Image.fromarray(noisy).save(root / split / "degraded" / f"im{i}.jpg")
 
 
-def test_paired_folders_stack_pairs_and_split_them_back(tmp_path):
+def test_paired_folders_give_both_halves_as_they_are_on_disk(tmp_path):
     write_pairs(tmp_path)
     pairs = paired_images(tmp_path, "test", channels=1)
-    assert pairs.names == ["im0", "im1"] and pairs[0][0].shape == (2, 40, 48)
-    fields = SplitPair()(pairs[0][0][None], torch.Generator())
-    assert fields["degraded"].shape == fields["clean"].shape == (1, 1, 40, 48)
-    assert not torch.equal(fields["degraded"], fields["clean"])
+    assert pairs.names == ["im0", "im1"] and pairs.sizes() == [(40, 48)] * 2
+    item = DegradedImages(pairs, degradation=None, seed=0)[0]
+    assert item["degraded"].shape == item["clean"].shape == (1, 40, 48)
+    assert not torch.equal(item["degraded"], item["clean"]) and item["name"] == "im0"
 
 
 def test_unmatched_pair_names_are_reported(tmp_path):
     write_pairs(tmp_path, splits=("test",))
     (tmp_path / "test" / "clean" / "im1.png").rename(tmp_path / "test" / "clean" / "other.png")
-    with pytest.raises(UserError, match="no partner with the same name"):
+    with pytest.raises(UserError, match=r"2 image\(s\) without a partner, e.g. .*im1.jpg"):
         paired_images(tmp_path, "test")
+
+
+SR_DIRS = {"train": ["LR/X4", "HR"]}  # DIV2K's layout: DIV2K_train_LR_bicubic/X4, ..._HR
+
+
+def write_sr_pairs(root, names=("0001", "baby"), lr_size=(12, 16)) -> None:
+    """HR/<name>.png and LR/X4/<name>x4.png, as DIV2K and the SR benchmark packs name them:
+    each LR pixel is the value of its 4x4 block of the HR image, which has 2 more rows and
+    columns (SR sets crop HR to a multiple of the scale before downscaling)."""
+    rng = np.random.default_rng(0)
+    (root / "HR").mkdir(parents=True)
+    (root / "LR" / "X4").mkdir(parents=True)
+    for name in names:
+        h, w = lr_size
+        lr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        hr = rng.integers(0, 256, (4 * h + 2, 4 * w + 2, 3), dtype=np.uint8)
+        hr[: 4 * h, : 4 * w] = lr.repeat(4, 0).repeat(4, 1)
+        Image.fromarray(hr).save(root / "HR" / f"{name}.png")
+        Image.fromarray(lr).save(root / "LR" / "X4" / f"{name}x4.png")
+
+
+def test_sr_pairs_of_different_sizes_crop_aligned_and_decode_per_item(tmp_path):
+    write_sr_pairs(tmp_path)
+    pairs = {
+        cache: paired_images(tmp_path, "train", 3, scale=4, cache=cache, **SR_DIRS)
+        for cache in ("none", "ram")
+    }
+    lazy = pairs["none"]
+    assert isinstance(lazy.clean, LazyImages) and isinstance(lazy.degraded, LazyImages)
+    assert lazy.names == ["0001", "baby"] and lazy.sizes() == [(48, 64)] * 2  # 0001x4 <-> 0001
+    item, _ = lazy[1]
+    assert item["degraded"].shape == (3, 12, 16) and item["clean"].shape == (3, 48, 64)
+    crops = [RandomCrops(p, crop_size=8, length=16, seed=3) for p in pairs.values()]
+    for k in range(16):  # the same flip/rotation of the same place: LR pixel = HR block
+        crop, in_ram = crops[0][k], crops[1][k]
+        assert crop["degraded"].shape == (3, 2, 2) and crop["clean"].shape == (3, 8, 8)
+        blocks = crop["degraded"].repeat_interleave(4, -1).repeat_interleave(4, -2)
+        assert torch.equal(blocks, crop["clean"])
+        assert all(torch.equal(crop[key], in_ram[key]) for key in crop)
+    with pytest.raises(ConfigError, match="crop_size=6 must be a multiple of the pairs' scale 4"):
+        RandomCrops(lazy, crop_size=6, length=4)
+
+
+def test_sr_pairs_evaluate_whole_and_refuse_a_wrong_size_or_a_lost_partner(tmp_path):
+    write_sr_pairs(tmp_path)
+    item = DegradedImages(paired_images(tmp_path, "val", 3, scale=4, val=["LR/X4", "HR"]),
+                          degradation=None, seed=0, multiple_of=4)[0]  # fmt: skip
+    assert item["clean"].shape == (3, 48, 64) and item["degraded"].shape == (3, 12, 16)
+    lr = tmp_path / "LR" / "X4" / "babyx4.png"
+    Image.fromarray(np.zeros((13, 16, 3), np.uint8)).save(lr)  # one row too many
+    with pytest.raises(UserError, match=r"pair .*babyx4.png \(13x16\) and .*baby.png "
+                       r"\(50x66\): with degradation.scale=4 it must be 12x16"):  # fmt: skip
+        paired_images(tmp_path, "train", 3, scale=4, **SR_DIRS)
+    lr.unlink()
+    with pytest.raises(UserError, match=r"1 image\(s\) without a partner, e.g. .*HR/baby.png; "
+                       r"a pair is <name>.<ext> in .*HR and <name>\[x4\].<ext> in"):  # fmt: skip
+        paired_images(tmp_path, "train", 3, scale=4, **SR_DIRS)
 
 
 def test_unreadable_files_can_be_skipped_with_a_count(tmp_path, caplog):

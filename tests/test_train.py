@@ -15,7 +15,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from regenlab.callbacks import ProgressBar
-from regenlab.errors import UserError
+from regenlab.errors import ConfigError, UserError
 from regenlab.eval import evaluate
 from regenlab.train import train
 from regenlab.utils.config import check_override_keys
@@ -97,6 +97,30 @@ def test_real_pairs_train_and_evaluate_through_the_same_metrics(make_cfg, tmp_pa
                    "data.crop_size=32", "debug=fast_dev_run", "model.net.width=8")  # fmt: skip
     metrics = train(cfg)
     assert 10 < metrics["test/psnr_input"] < 30  # the JPEG'd noisy pairs, measured as given
+
+
+def test_official_sr_pairs_train_an_upsampling_net_decoded_per_item(make_cfg, tmp_path):
+    """DIV2K-style LR/X4/0001x4.png + HR/0001.png of 4x the size, per split's folders."""
+    from tests.test_data import write_sr_pairs
+
+    write_sr_pairs(tmp_path / "sr")
+    dirs = [f"data.images.{split}=[LR/X4,HR]" for split in ("train", "val", "test")]
+    cfg = make_cfg("data=paired", "degradation=paired", "model=unet_sr", "degradation.scale=4",
+                   "data.channels=3", f"data.images.root={tmp_path}/sr", *dirs,
+                   "data.images.cache=none", "data.crop_size=16", "debug=fast_dev_run",
+                   "model.net.width=8")  # fmt: skip
+    metrics = train(cfg)
+    assert metrics["test/psnr_y_input"] > 10 and metrics["test/psnr_y"] > 5  # on 48x64 HR
+
+
+def test_real_pairs_refuse_a_synthetic_degradation(make_cfg, tmp_path):
+    from tests.test_data import write_pairs
+
+    write_pairs(tmp_path / "pairs")
+    cfg = make_cfg("data=paired", f"data.images.root={tmp_path}/pairs", "debug=fast_dev_run")
+    with pytest.raises(ConfigError, match=r"real pairs .* degradation is GaussianNoise; data="
+                       "paired goes with degradation=paired"):  # fmt: skip
+        train(cfg)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from torch.utils.data import Dataset
 from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as TF
 
+from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError, UserError
 from regenlab.metrics.image import rgb_to_y
 
@@ -64,6 +66,8 @@ def to_tensor(image: np.ndarray, channels: int, gray: str = "luma") -> Tensor:
 
 class NamedImages(torch.utils.data.Dataset):
     """A list of clean images held in memory; item i is ``(image, name)``."""
+
+    scale = 1  # clean pixels per degraded pixel, on each axis: real SR pairs (ImagePairs)
 
     def __init__(self, images: list[Tensor], names: list[str]):
         self.images, self.names = images, names
@@ -332,6 +336,22 @@ CACHES = ("auto", "ram", "none")
 RAM_BUDGET = 2 * 1024**3  # bytes of float32 pixels that cache=auto keeps in RAM
 
 
+def train_cache(cache: str, split: str) -> str:
+    """``data.images.cache`` for ``split``, checked: val and test, small and fixed, are held
+    in RAM whatever it says."""
+    if cache not in CACHES:
+        raise ConfigError(f"data.images.cache must be one of {', '.join(CACHES)}; got {cache!r}")
+    return cache if split == "train" else "ram"
+
+
+def resolve_cache(cache: str, files: Sequence[Path], channels: int) -> str:
+    """``auto`` -> ``ram`` when ``files`` decoded as floats fit ``RAM_BUDGET``, else ``none``."""
+    if cache != "auto":
+        return cache
+    pixels = sum(map(header_pixels, files))
+    return "ram" if pixels * channels * 4 <= RAM_BUDGET else "none"
+
+
 def read_folder(
     folder: Path,
     channels: int,
@@ -351,9 +371,7 @@ def read_folder(
     are found now; a file broken after its header stops the run when its turn comes).
     """
     files = list_images(folder) if files is None else list(files)
-    if cache == "auto":
-        pixels = sum(map(header_pixels, files))
-        cache = "ram" if pixels * channels * 4 <= RAM_BUDGET else "none"
+    cache = resolve_cache(cache, files, channels)
     read = image_size if cache == "none" else partial(read_image, channels=channels, gray=gray)
     images, names, bad, paths = [], [], [], []
     for path in files:
@@ -426,9 +444,7 @@ def folder_images(
     ``to_tensor``.
     """
     root = Path(root).expanduser()
-    if cache not in CACHES:
-        raise ConfigError(f"data.images.cache must be one of {', '.join(CACHES)}; got {cache!r}")
-    cache = cache if split == "train" else "ram"
+    cache = train_cache(cache, split)
     if not root.is_dir() or any((root / s).is_dir() for s in ("train", "val", "test")):
         return read_folder(split_folder(root, split), channels, skip_bad, gray=gray, cache=cache)
     if split == "test":
@@ -448,45 +464,120 @@ def folder_images(
     return read_folder(root, channels, skip_bad, chosen, gray, cache)
 
 
+class ImagePairs(NamedImages):
+    """Real (degraded, clean) pairs; item i is ``({"degraded": (C, h, w), "clean": (C, h *
+    scale, w * scale)}, name)``: the clean image cropped at the top left to ``scale`` times
+    the degraded one, as SR sets make their low-resolution images. Each side is held in
+    RAM or decoded per item, as ``read_folder`` read it."""
+
+    def __init__(self, degraded: NamedImages, clean: NamedImages, names: list[str], scale: int):
+        self.degraded, self.clean, self.names, self.scale = degraded, clean, names, scale
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i: int) -> tuple[dict[str, Tensor], str]:
+        (degraded, _), (clean, _) = self.degraded[i], self.clean[i]
+        h, w, r = *degraded.shape[-2:], self.scale
+        return {"degraded": degraded, "clean": clean[..., : h * r, : w * r]}, self.names[i]
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """(H, W) of each clean image as paired."""
+        return [(h * self.scale, w * self.scale) for h, w in self.degraded.sizes()]
+
+
+def pair_files(degraded: Path, clean: Path, scale: int) -> list[tuple[str, Path, Path]]:
+    """(name, degraded file, clean file) of each pair, by name: a file's path under its
+    folder without the extension (hazy.jpg pairs with hazy.png); a degraded name may end in
+    ``x<scale>`` as SR sets name their low-resolution images (DIV2K's X4/0001x4.png pairs
+    with 0001.png). Every file needs exactly one partner."""
+    clean_files = {str(p.relative_to(clean).with_suffix("")): p for p in list_images(clean)}
+    pairs: dict[str, tuple[Path, Path]] = {}
+    lonely = []
+    for path in list_images(degraded):
+        stem = str(path.relative_to(degraded).with_suffix(""))
+        name = stem if stem in clean_files or scale == 1 else stem.removesuffix(f"x{scale}")
+        if name not in clean_files:
+            lonely.append(path)
+        elif name in pairs:
+            raise UserError(
+                f"{pairs[name][0]} and {path} are both the degraded image of {clean_files[name]}; "
+                "keep one of them"
+            )
+        else:
+            pairs[name] = (path, clean_files[name])
+    lonely += sorted(set(clean_files.values()) - {c for _, c in pairs.values()})
+    if lonely:
+        named = f"<name>{'[x' + str(scale) + ']' if scale > 1 else ''}.<ext> in {degraded}"
+        raise UserError(
+            f"{len(lonely)} image(s) without a partner, e.g. {', '.join(map(str, lonely[:3]))}; "
+            f"a pair is <name>.<ext> in {clean} and {named}"
+        )
+    return [(name, *pairs[name]) for name in sorted(pairs)]
+
+
+def check_pair_sizes(pairs: ImagePairs, files: list[tuple[str, Path, Path]]) -> None:
+    """Each degraded image is its clean image's size divided by ``scale`` (rounded down)."""
+    r = pairs.scale
+    for (_, d, c), (h, w), (ch, cw) in zip(files, pairs.degraded.sizes(), pairs.clean.sizes()):
+        if (h, w) != (ch // r, cw // r):
+            rule = (
+                f"with degradation.scale={r} it must be {ch // r}x{cw // r} (the clean image's "
+                f"size // {r})" if r > 1 else "a pair must be the same size (low/high-resolution "
+                "pairs: degradation.scale=<factor>)"
+            )  # fmt: skip
+            raise UserError(f"pair {d} ({h}x{w}) and {c} ({ch}x{cw}): {rule}")
+
+
 def paired_images(
     root: str | Path,
     split: str,
     channels: int = 1,
     degraded: str = "degraded",
     clean: str = "clean",
-) -> NamedImages:
-    """Real (degraded, clean) pairs from ``root/<split>/{degraded,clean}/`` with matching
-    names (extension may differ: hazy.jpg pairs with hazy.png). Each item is the pair
-    stacked along channels, (2C, H, W), so crops and flips stay aligned; ``SplitPair``
-    unstacks it as the "degradation".
+    scale: int = 1,
+    gray: str = "luma",
+    cache: str = "auto",
+    train: Sequence[str] | None = None,
+    val: Sequence[str] | None = None,
+    test: Sequence[str] | None = None,
+) -> ImagePairs:
+    """Real (degraded, clean) pairs of ``split`` from ``root/<split>/<degraded>/`` and
+    ``root/<split>/<clean>/``, or from the two folders ``train``, ``val`` or ``test`` names
+    for that split (``[degraded dir, clean dir]``, relative to ``root``): official SR sets
+    such as DIV2K's ``[DIV2K_train_LR_bicubic/X4, DIV2K_train_HR]``. Files pair by name
+    (``pair_files``); ``scale`` is clean size / degraded size (``check_pair_sizes``);
+    ``cache`` and ``gray``: see ``folder_images``.
     """
-    folder = split_folder(root, split)
-    sides = {side: split_folder(folder, side) for side in (degraded, clean)}
-    found = {
-        side: {p.relative_to(d).with_suffix(""): p for p in list_images(d)}
-        for side, d in sides.items()
-    }
-    names = sorted(found[degraded].keys() & found[clean].keys())
-    unmatched = sorted(found[degraded].keys() ^ found[clean].keys())
-    if unmatched:
-        raise UserError(
-            f"{len(unmatched)} images in {folder} have no partner with the same name in "
-            f"{degraded}/ and {clean}/, e.g. {', '.join(map(str, unmatched[:3]))}"
-        )
-    pairs = []
-    for name in names:
-        d, c = (read_image(found[side][name], channels) for side in (degraded, clean))
-        if d.shape != c.shape:
-            raise UserError(
-                f"pair {name} in {folder}: degraded {tuple(d.shape)} != clean {tuple(c.shape)}"
+    check_ints("data.images", scale=(scale, 1))
+    cache = train_cache(cache, split)
+    dirs = {"train": train, "val": val, "test": test}.get(split)
+    if dirs is None:
+        folder = split_folder(root, split)
+        sides = [split_folder(folder, side) for side in (degraded, clean)]
+    else:
+        if isinstance(dirs, str) or len(dirs) != 2:
+            raise ConfigError(
+                f"data.images.{split} must be [degraded dir, clean dir]; got {dirs!r}"
             )
-        pairs.append(torch.cat([d, c]))
-    return NamedImages(pairs, [str(n) for n in names])
+        sides = [Path(root).expanduser() / side for side in map(str, dirs)]
+        if empty := [side for side in sides if not side.is_dir() or not list_images(side)]:
+            raise UserError(f"no images in {empty[0]} (data.images.{split}={list(dirs)})")
+    files = pair_files(*sides, scale)
+    cache = resolve_cache(cache, [p for _, d, c in files for p in (d, c)], channels)
+    degraded_images, clean_images = (
+        read_folder(side, channels, files=[f[i] for f in files], gray=gray, cache=cache)
+        for i, side in ((1, sides[0]), (2, sides[1]))
+    )
+    pairs = ImagePairs(degraded_images, clean_images, [name for name, _, _ in files], scale)
+    check_pair_sizes(pairs, files)
+    return pairs
 
 
+@dataclass
 class SplitPair:
-    """The "degradation" of real pairs: unstack (B, 2C, H, W) into degraded and clean."""
+    """``degradation=paired``: the degraded images are on disk (``data=paired``, whose items
+    hold both halves), so nothing is computed here. ``scale`` is the clean / degraded size
+    of the pairs: 1, or an SR set's factor, which ``model=unet_sr`` upsamples by."""
 
-    def __call__(self, pair: Tensor, generator: torch.Generator) -> dict[str, Tensor]:
-        degraded, clean = pair.chunk(2, dim=1)
-        return {"degraded": degraded, "clean": clean}
+    scale: int = 1

@@ -13,7 +13,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchvision.transforms import v2
 
-from regenlab.data.images import GRAY, NamedImages, image_set
+from regenlab.data.images import GRAY, ImagePairs, NamedImages, SplitPair, image_set
 from regenlab.data.loaders import check_train_batches, eval_sampler, make_loader
 from regenlab.degradations.params import check_ints
 from regenlab.errors import ConfigError
@@ -39,11 +39,24 @@ def item_seed(*keys: int) -> int:
     return int(np.random.SeedSequence([int(k) for k in keys]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def dihedral(x: Tensor, generator: torch.Generator) -> Tensor:
-    """One of the 8 flips/rotations of a square-grid image."""
-    k = int(torch.randint(8, (), generator=generator))
+def dihedral(x: Tensor, k: int) -> Tensor:
+    """The k-th (0..7) of the 8 flips/rotations of a square-grid image."""
     x = torch.rot90(x, k % 4, dims=(-2, -1))
     return x.flip(-1) if k >= 4 else x
+
+
+def crop_fields(
+    fields: dict[str, Tensor], top: int, left: int, height: int, width: int
+) -> dict[str, Tensor]:
+    """The same region of each image, given in clean pixels: an image ``r`` times smaller
+    than the clean one (the low-resolution half of an SR pair) is cropped at ``top / r``,
+    ``left / r``, ``height / r`` x ``width / r`` (all multiples of ``r``)."""
+    full = fields["clean"].shape[-1]
+    crops = {}
+    for key, x in fields.items():
+        r = full // x.shape[-1]
+        crops[key] = x[..., top // r : (top + height) // r, left // r : (left + width) // r]
+    return crops
 
 
 class EpochIndices(Sampler[int]):
@@ -68,7 +81,11 @@ class EpochIndices(Sampler[int]):
 
 class RandomCrops(Dataset):
     """Random crops (with flips/rot90) of random training images; item k depends only on
-    (seed, k). One 'epoch' is ``length`` crops (see ``EpochIndices``)."""
+    (seed, k). One 'epoch' is ``length`` crops (see ``EpochIndices``).
+
+    Real pairs (``ImagePairs``) are cropped alike: the clean crop of ``crop_size`` at
+    (y, x), multiples of the pairs' scale r, and the degraded crop of ``crop_size / r`` at
+    (y / r, x / r), with the same flip/rotation; no degradation is drawn for them."""
 
     def __init__(
         self,
@@ -85,6 +102,11 @@ class RandomCrops(Dataset):
                 f"data.crop_size={crop_size} is larger than the smallest training image "
                 f"'{name}' ({h}x{w}); use data.crop_size<={min(h, w)}"
             )
+        if crop_size % images.scale:
+            raise ConfigError(
+                f"data.crop_size={crop_size} must be a multiple of the pairs' scale "
+                f"{images.scale} (their low-resolution crop is crop_size / {images.scale})"
+            )
         self.images, self.length, self.augment = images, length, augment
         self.crop_size, self.seed = crop_size, seed
 
@@ -93,11 +115,15 @@ class RandomCrops(Dataset):
 
     def __getitem__(self, k: int) -> dict[str, Tensor]:
         g = torch.Generator().manual_seed(item_seed(self.seed, k))
-        image = self.images[int(torch.randint(len(self.images), (), generator=g))][0]
-        (h, w), s = image.shape[-2:], self.crop_size
-        top, left = (int(torch.randint(n - s + 1, (), generator=g)) for n in (h, w))
-        x = image[..., top : top + s, left : left + s]
-        return {"clean": dihedral(x, g) if self.augment else x}
+        item = self.images[int(torch.randint(len(self.images), (), generator=g))][0]
+        fields = item if isinstance(item, dict) else {"clean": item}
+        (h, w), s, r = fields["clean"].shape[-2:], self.crop_size, self.images.scale
+        top, left = (r * int(torch.randint((n - s) // r + 1, (), generator=g)) for n in (h, w))
+        crops = crop_fields(fields, top, left, s, s)
+        if self.augment:
+            turn = int(torch.randint(8, (), generator=g))
+            crops = {key: dihedral(x, turn) for key, x in crops.items()}
+        return crops
 
 
 class DegradedImages(Dataset):
@@ -105,7 +131,8 @@ class DegradedImages(Dataset):
 
     So the degraded images are identical every epoch, every run and for any num_workers.
     ``repeats`` > 1 degrades each image several times (e.g. several inpainting masks per
-    image, so that every mask-ratio bin gets enough samples).
+    image, so that every mask-ratio bin gets enough samples). Real pairs (``ImagePairs``)
+    are evaluated as they are on disk (``pair_region``).
     """
 
     def __init__(
@@ -119,23 +146,44 @@ class DegradedImages(Dataset):
     ):
         self.images, self.degradation, self.seed = images, degradation, seed
         self.crop = v2.CenterCrop(crop) if crop else None
-        self.multiple_of, self.repeats = multiple_of, repeats
+        self.crop_size, self.multiple_of, self.repeats = crop, multiple_of, repeats
+        self.paired = isinstance(images, ImagePairs)
+        if self.paired and (multiple_of % images.scale or (crop or 0) % images.scale):
+            raise ConfigError(
+                f"data.multiple_of={multiple_of} and data.eval_crop={crop} must be multiples "
+                f"of the pairs' scale {images.scale}"
+            )
 
     def __len__(self) -> int:
         return len(self.images) * self.repeats
 
     def sizes(self) -> list[tuple[str, int, int]]:
-        """(name, H, W) of each clean image as evaluated, without degrading it."""
+        """(name, H, W) of each clean image as evaluated, without decoding it."""
         sizes = []
-        for i in range(len(self.images)):
-            clean, name = self.images[i]
-            h, w = self.crop.size if self.crop else clean.shape[-2:]  # CenterCrop pads
+        for name, (h, w) in zip(self.images.names, self.images.sizes()):
+            if self.paired:
+                sizes.append((name, *self.pair_region(h, w)[2:]))
+                continue
+            h, w = self.crop.size if self.crop else (h, w)  # CenterCrop pads
             sizes.append((name, h - h % self.multiple_of, w - w % self.multiple_of))
         return sizes
+
+    def pair_region(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of a real pair's h x w clean image that is evaluated,
+        aligned to the pairs' scale: the centre ``crop`` within the image (not padded, which
+        the degraded half could not follow), then the top left multiple of ``multiple_of``."""
+        r, m = self.images.scale, self.multiple_of
+        ch, cw = (min(self.crop_size, h), min(self.crop_size, w)) if self.crop else (h, w)
+        return (h - ch) // 2 // r * r, (w - cw) // 2 // r * r, ch - ch % m, cw - cw % m
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         clean, name = self.images[i // self.repeats]
         name = f"{name}#{i % self.repeats}" if self.repeats > 1 else name
+        if self.paired:  # the degraded image is on disk
+            return {
+                **crop_fields(clean, *self.pair_region(*clean["clean"].shape[-2:])),
+                "name": name,
+            }
         clean = crop_to_multiple(self.crop(clean) if self.crop else clean, self.multiple_of)
         g = torch.Generator().manual_seed(item_seed(self.seed, i))
         fields = {k: v[0] for k, v in degrade(self.degradation, clean[None], g).items()}
@@ -204,7 +252,7 @@ class RestorationDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         hp = self.hparams
         if stage in ("fit", None) and "train" not in self.datasets:
-            train = self.images(split="train", channels=hp.channels)
+            train = self._checked("train", self.images(split="train", channels=hp.channels))
             self.datasets["train"] = RandomCrops(
                 train, hp.crop_size, hp.samples_per_epoch, hp.augment, hp.seed
             )
@@ -238,8 +286,23 @@ class RestorationDataModule(L.LightningDataModule):
     def _eval_images(self, split: str) -> NamedImages:
         if split.startswith("test/"):
             folder = self.test_sets[split.removeprefix("test/")]
-            return image_set(folder, self.hparams.channels, self.hparams.gray)
-        return self.images(split=split, channels=self.hparams.channels)
+            images = image_set(folder, self.hparams.channels, self.hparams.gray)
+        else:
+            images = self.images(split=split, channels=self.hparams.channels)
+        return self._checked(split, images)
+
+    def _checked(self, split: str, images: NamedImages) -> NamedImages:
+        """Real pairs carry their degraded images, which ``degradation=paired`` (and no
+        other) leaves as they are: a mix would degrade nothing, or nothing real."""
+        paired = isinstance(images, ImagePairs)
+        if paired != isinstance(self.degradation, SplitPair):
+            held = "real pairs (data=paired)" if paired else "clean images"
+            raise ConfigError(
+                f"the {split} images are {held} and the degradation is "
+                f"{type(self.degradation).__name__}; data=paired goes with degradation=paired "
+                "only (test_sets are clean images: give a paired test split instead)"
+            )
+        return images
 
     def _loader(self, split: str, batch_size: int, sampler: Sampler | None) -> DataLoader:
         hp = self.hparams
