@@ -237,6 +237,9 @@ def test_sr_pairs_evaluate_whole_and_refuse_a_wrong_size_or_a_lost_partner(tmp_p
     with pytest.raises(UserError, match=r"pair .*babyx4.png \(13x16\) and .*baby.png "
                        r"\(50x66\): with degradation.scale=4 it must be 12x16"):  # fmt: skip
         paired_images(tmp_path, "train", 3, scale=4, **SR_DIRS)
+    with pytest.raises(UserError, match=r"without a partner, e.g. .*0001x4.png.* "
+                       r"\(x4 names: degradation.scale=4\?\)"):  # fmt: skip
+        paired_images(tmp_path, "train", 3, **SR_DIRS)  # the scale left at 1
     lr.unlink()
     with pytest.raises(UserError, match=r"1 image\(s\) without a partner, e.g. .*HR/baby.png; "
                        r"a pair is <name>.<ext> in .*HR and <name>\[x4\].<ext> in"):  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import warnings
 import zlib
@@ -509,9 +510,13 @@ def pair_files(degraded: Path, clean: Path, scale: int) -> list[tuple[str, Path,
     lonely += sorted(set(clean_files.values()) - {c for _, c in pairs.values()})
     if lonely:
         named = f"<name>{'[x' + str(scale) + ']' if scale > 1 else ''}.<ext> in {degraded}"
+        factor = (
+            re.search(r"x(\d+)$", lonely[0].stem) if lonely[0].is_relative_to(degraded) else None
+        )
+        hint = f" (x{factor[1]} names: degradation.scale={factor[1]}?)" if factor else ""
         raise UserError(
             f"{len(lonely)} image(s) without a partner, e.g. {', '.join(map(str, lonely[:3]))}; "
-            f"a pair is <name>.<ext> in {clean} and {named}"
+            f"a pair is <name>.<ext> in {clean} and {named}{hint}"
         )
     return [(name, *pairs[name]) for name in sorted(pairs)]
 
