@@ -241,6 +241,9 @@ def test_sr_pairs_evaluate_whole_and_refuse_a_wrong_size_or_a_lost_partner(tmp_p
                        r"\(x4 names: degradation.scale=4\?\)"):  # fmt: skip
         paired_images(tmp_path, "train", 3, **SR_DIRS)  # the scale left at 1
     lr.unlink()
+    with pytest.raises(UserError, match=r"no val pairs: .*/val/ does not exist; .* give "
+                       r"data.images.val=\[degraded dir, clean dir\]"):  # fmt: skip
+        paired_images(tmp_path, "val", 3, scale=4, **SR_DIRS)  # the train split's dirs only
     with pytest.raises(UserError, match=r"1 image\(s\) without a partner, e.g. .*HR/baby.png; "
                        r"a pair is <name>.<ext> in .*HR and <name>\[x4\].<ext> in"):  # fmt: skip
         paired_images(tmp_path, "train", 3, scale=4, **SR_DIRS)

@@ -558,6 +558,12 @@ def paired_images(
     cache = train_cache(cache, split)
     dirs = {"train": train, "val": val, "test": test}.get(split)
     if dirs is None:
+        if not (Path(root).expanduser() / split).is_dir():
+            raise UserError(
+                f"no {split} pairs: {root}/{split}/ does not exist; put them in {root}/{split}/"
+                f"{degraded}/ and {clean}/, or give data.images.{split}=[degraded dir, clean "
+                f"dir] (relative to {root})"
+            )
         folder = split_folder(root, split)
         sides = [split_folder(folder, side) for side in (degraded, clean)]
     else:
