@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from regenlab.errors import UserError
@@ -38,11 +39,31 @@ def finished(finished_once, tmp_path) -> Path:
 
 
 def test_resume_trains_on_to_a_raised_max_steps_and_records_it(make_cfg, tmp_path):
-    """The override was silently dropped: the run stopped at its old max_steps."""
-    train(make_cfg(*SHORT))
+    """The override was silently dropped: the run stopped at its old max_steps. (A
+    schedule that does not follow max_steps, here a StepLR, may be trained on.)"""
+    step_lr = ["model.scheduler._target_=torch.optim.lr_scheduler.StepLR",
+               "~model.scheduler.T_max", "+model.scheduler.step_size=3"]  # fmt: skip
+    train(make_cfg(*SHORT, *step_lr))
     train(resumed(make_cfg(f"resume={tmp_path}", "trainer.max_steps=4")))
     assert step_of(tmp_path / "checkpoints" / "last.ckpt") == 4
     assert OmegaConf.load(tmp_path / "config.yaml").trainer.max_steps == 4
+
+
+@pytest.mark.parametrize("max_steps", [4, -1])
+def test_resume_refuses_to_run_past_the_end_of_a_cosine_schedule(make_cfg, finished, max_steps):
+    """The restored CosineAnnealingLR kept T_max=2 (the old max_steps): steps 3 and 4 ran at
+    a learning rate climbing back to the initial one. A new run from the weights is the
+    way the message gives, and it loads them."""
+    with pytest.raises(UserError, match=r"\(model.scheduler.T_max=2\) ends at step 2 .*"
+                       r"trainer.max_steps<=2, or start a new run"):  # fmt: skip
+        resumed(make_cfg(f"resume={finished}", f"trainer.max_steps={max_steps}", subdir="run"))
+    last = finished / "checkpoints" / "last.ckpt"
+    cfg = make_cfg(*SHORT, "trainer.max_steps=4", f"model.weights={last}",
+                   "model.weights_entry=state_dict", "model.weights_key_map={net.:''}",
+                   subdir="new")  # fmt: skip
+    model = instantiate(cfg.model)
+    saved = torch.load(last, weights_only=True)["state_dict"]
+    assert all(torch.equal(v, saved[f"net.{k}"]) for k, v in model.net.state_dict().items())
 
 
 @pytest.mark.parametrize(

@@ -203,10 +203,41 @@ def resumed(cfg: DictConfig) -> DictConfig:
             f"trainer.max_steps={max_steps}, but {checkpoint} is at step {step} already; "
             "give more steps to train on"
         )
+    check_schedule_length(run_cfg, max_steps, run_dir, checkpoint)
     for key, value in changes.items():
         OmegaConf.update(run_cfg, key, value)
     run_cfg.resume, run_cfg.ckpt_path = str(run_dir), str(checkpoint)
     return run_cfg
+
+
+def check_schedule_length(
+    run_cfg: DictConfig, max_steps: int | None, run_dir: Path, checkpoint: Path
+) -> None:
+    """A raised ``max_steps`` cannot lengthen a schedule that followed the old one (a cosine
+    ``T_max: ${trainer.max_steps}``, resolved in config.yaml, and restored from the
+    checkpoint): past its end the learning rate would climb back up, silently."""
+    old = run_cfg.trainer.get("max_steps")
+    if max_steps is None or not isinstance(old, int) or old <= 0:
+        return
+    if max_steps != -1 and max_steps <= old:
+        return
+    model = run_cfg.get("model") or {}
+    ending = [
+        f"model.{name}.{key}={value}"
+        for name, node in model.items()
+        if "scheduler" in str(name) and isinstance(node, DictConfig)
+        for key, value in node.items()
+        if type(value) is int and value == old
+    ]
+    if ending:
+        raise UserError(
+            f"resume={run_dir} cannot train on to trainer.max_steps={max_steps}: its learning "
+            f"rate schedule ({ending[0]}) ends at step {old} and would rise again past it; "
+            f"resume with trainer.max_steps<={old}, or start a new run with the run's settings "
+            f"from its weights: regenlab-train <its overrides> trainer.max_steps={max_steps} "
+            f"model.weights={checkpoint} model.weights_entry=state_dict "
+            "model.weights_key_map='{net.:\"\"}'"
+        )
 
 
 def command_line_changes(cfg: DictConfig, run_cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
