@@ -107,6 +107,19 @@ def test_reported_rows_sit_in_their_column_with_the_difference(runs, tmp_path):
     assert "| classical/bm3d - BM3D | -0.32 | -0.07 |" in md
 
 
+def test_bootstrap_against_a_reported_row(runs, tmp_path):
+    """A published mean has no per-image values: the interval comes from the row's own
+    images and seeds, and says so."""
+    table = compare(runs, tmp_path, reference="dncnn_paper", baseline="BM3D (reported)")
+    diffs = next(d for d in table.differences if d.versus == "BM3D (reported)")
+    plus = diffs.cells["dncnn"]["25"]  # images at 28.5 ... 31.8, mean 30.15
+    assert plus.value == pytest.approx(30.15 - 29.97)
+    assert plus.low < plus.value < plus.high and plus.images == 12 and plus.seeds == (2, 1)
+    assert "unet" in diffs.cells and "classical/bm3d" in diffs.cells
+    assert "the reported mean held fixed" in diffs.title
+    assert "DnCNN-S (reported)" not in diffs.cells  # reported rows are not held against it
+
+
 def test_a_note_under_every_title(runs, tmp_path):
     compare(runs, tmp_path, note="dncnn: a short CPU run")
     assert "_dncnn: a short CPU run_" in (tmp_path / "cmp" / "test_set12_psnr.md").read_text()
@@ -144,6 +157,8 @@ def test_a_reference_yaml_of_ones_own(runs, tmp_path):
     [
         ("reference=dncnn_papr", "reference=dncnn_papr: no such file, nor one of dncnn_paper"),
         ("baseline=bm3d", "baseline=bm3d is not a row; rows: classical/bm3d, dncnn, unet"),
+        ("baseline=BM3D (reported)", "baseline=BM3D (reported) is not a row"),  # no reference=
+
         ("bootstrap=10", "bootstrap=10: use at least 100"),
     ],
 )

@@ -25,6 +25,8 @@ measured - reported; a reference that fits no column prints a warning.
 baseline=<row> (e.g. classical/bm3d) adds each row minus that row, paired over test images
 (per_image.csv), with a 95% bootstrap interval over images and seeds (bootstrap=<resamples>,
 default 2000, seeded); "n.s." marks an interval that holds 0. Both go to <metric>.diff.csv.
+baseline="<method> (reported)" (with reference=) holds each row against a published mean
+instead: the interval then comes from the row's own images and seeds.
 note=<text> prints a line under each table's title (e.g. which rows are short CPU runs).
 """
 
@@ -963,7 +965,8 @@ def add_bootstrap(
     comparison: Comparison, runs: list[Run], rows: list[str], baseline: str, samples: int
 ) -> None:
     """Each measured row minus ``baseline`` in each column, paired over test images, with a
-    seeded bootstrap interval; an interval holding 0 is marked not significant (n.s.)."""
+    seeded bootstrap interval; an interval holding 0 is marked not significant (n.s.). A
+    reported ``baseline`` (a published mean, no images) counts as that mean on every image."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for run in runs:
         if run.status != "ok":
@@ -973,17 +976,22 @@ def add_bootstrap(
             if values:
                 key = (group_key(run, rows, "all"), column_of(run, comparison.column_keys, part))
                 groups[key].append(values)
+    reported = baseline in comparison.reported
     cells: dict[str, dict[str, Difference]] = defaultdict(dict)
     for row in comparison.rows:
         if row == baseline or row in comparison.reported:
             continue
         for column in comparison.columns:
             ours, theirs = groups.get((row, column)), groups.get((baseline, column))
+            if reported and ours and column in comparison.cells[baseline]:
+                value = comparison.cells[baseline][column].mean  # the same on every image
+                theirs = [dict.fromkeys(set().union(*ours), value)]
             if ours and theirs and (diff := paired_bootstrap(ours, theirs, samples)):
                 cells[row][column] = diff
     if cells:
+        how = "the reported mean held fixed" if reported else "paired over test images"
         comparison.differences.append(Differences(
-            f"{comparison.metric}: row - {baseline}, paired over test images (95% bootstrap "
+            f"{comparison.metric}: row - {baseline}, {how} (95% bootstrap "
             f"interval over images and seeds, {samples} samples; n.s.: holds 0)",
             comparison.metric, baseline, comparison.columns, dict(cells), comparison.digits(),
         ))  # fmt: skip
@@ -1006,6 +1014,7 @@ def annotator(
         raise UserError(f"bootstrap={samples}: use at least 100 resamples (default 2000)")
     entries = load_reference(reference) if reference else []
     labels = sorted({group_key(r, rows, "all") for r in runs if r.status == "ok"}, key=natural_key)
+    labels += [f"{entry.method} (reported)" for entry in entries]
     if baseline and baseline not in labels:
         raise UserError(f"baseline={baseline} is not a row; rows: {', '.join(labels)}")
 
