@@ -158,7 +158,6 @@ def test_a_reference_yaml_of_ones_own(runs, tmp_path):
         ("reference=dncnn_papr", "reference=dncnn_papr: no such file, nor one of dncnn_paper"),
         ("baseline=bm3d", "baseline=bm3d is not a row; rows: classical/bm3d, dncnn, unet"),
         ("baseline=BM3D (reported)", "baseline=BM3D (reported) is not a row"),  # no reference=
-
         ("bootstrap=10", "bootstrap=10: use at least 100"),
     ],
 )
