@@ -107,17 +107,36 @@ def test_reported_rows_sit_in_their_column_with_the_difference(runs, tmp_path):
     assert "| classical/bm3d - BM3D | -0.32 | -0.07 |" in md
 
 
+BM3D_SET12 = [29.45, 32.85, 30.16, 28.56, 29.25, 28.42, 28.93, 32.07, 30.71, 29.90, 29.61, 29.71]
+
+
 def test_bootstrap_against_a_reported_row(runs, tmp_path):
-    """A published mean has no per-image values: the interval comes from the row's own
-    images and seeds, and says so."""
+    """BM3D's Set12 figures are published per image: the difference is paired over them.
+    TNRD's only as a mean: it counts on every image, the interval from the row's own
+    images and seeds."""
     table = compare(runs, tmp_path, reference="dncnn_paper", baseline="BM3D (reported)")
-    diffs = next(d for d in table.differences if d.versus == "BM3D (reported)")
-    plus = diffs.cells["dncnn"]["25"]  # images at 28.5 ... 31.8, mean 30.15
-    assert plus.value == pytest.approx(30.15 - 29.97)
+    [diffs] = (d for d in table.differences if d.versus == "BM3D (reported)")
+    plus = diffs.cells["dncnn"]["25"]  # images at 28.5 ... 31.8
+    ours = [28.5 + i * 0.3 for i in range(12)]
+    assert plus.value == pytest.approx(np.mean(ours) - np.mean(BM3D_SET12))
     assert plus.low < plus.value < plus.high and plus.images == 12 and plus.seeds == (2, 1)
-    assert "unet" in diffs.cells and "classical/bm3d" in diffs.cells
-    assert "the reported mean held fixed" in diffs.title
+    paired = np.subtract(ours, BM3D_SET12)
+    assert plus.high - plus.low < 4 * paired.std() / np.sqrt(12) + 1e-9  # paired, not pooled
+    assert "with its published figures" in diffs.title
     assert "DnCNN-S (reported)" not in diffs.cells  # reported rows are not held against it
+    table = compare(runs, tmp_path, reference="dncnn_paper", baseline="TNRD (reported)")
+    [diffs] = (d for d in table.differences if d.versus == "TNRD (reported)")
+    assert diffs.cells["dncnn"]["25"].value == pytest.approx(np.mean(ours) - 30.06)
+    assert "the reported mean held fixed" in diffs.title and "50" not in diffs.cells["dncnn"]
+
+
+def test_published_per_image_figures_must_average_to_the_value(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    entry = {"method": "X", "set": "a", "metric": "psnr", "value": 30.0,
+             "images": {"1.png": 29.0, "2.png": 30.5}}  # fmt: skip
+    mine.write_text(yaml.safe_dump({"entries": [entry]}))
+    with pytest.raises(Exception, match=r"entry 1 \(X\): its images average 29.750, not"):
+        load_reference(str(mine))
 
 
 def test_a_note_under_every_title(runs, tmp_path):

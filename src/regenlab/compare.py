@@ -258,6 +258,8 @@ class Comparison:
     cells: dict[str, dict[str, Cell]]
     minimize: bool
     reported: list[str] = field(default_factory=list)  # rows of published figures, not runs
+    # published per-image figures of a reported row: [row][column] -> {image name: value}
+    reported_images: dict[str, dict[str, dict]] = field(default_factory=dict)
     differences: list[Differences] = field(default_factory=list)  # vs reported / a baseline
     note: str = ""  # a line under the title (note=): what a reader must know about the rows
 
@@ -721,14 +723,15 @@ def left_out_markdown(metric: str, left_out: list[Run]) -> str:
 
 # Published rows (reference=) and paired differences with bootstrap intervals (baseline=).
 
-REFERENCE_FIELDS = ("method", "set", "metric", "value", "rows", "citation")
+REFERENCE_FIELDS = ("method", "set", "metric", "value", "rows", "citation", "images")
 
 
 @dataclass
 class Reported:
     """One published figure: ``method`` on test ``set`` at ``level`` (config key -> value);
-    ``rows`` are the measured rows it is held against. No ``set``: the figure goes where a
-    run's metric is not per test set (``test/nll_iw50``)."""
+    ``rows`` are the measured rows it is held against; ``images`` the published per-image
+    figures, where the paper gives them (a paired bootstrap against it). No ``set``: the
+    figure goes where a run's metric is not per test set (``test/nll_iw50``)."""
 
     method: str
     set: str | None
@@ -737,6 +740,7 @@ class Reported:
     value: float
     rows: list[str]
     citation: str
+    images: dict[str, float] = field(default_factory=dict)
 
 
 def load_reference(spec: str) -> list[Reported]:
@@ -763,7 +767,15 @@ def load_reference(spec: str) -> list[Reported]:
             {levels[k]: str(v) for k, v in entry.items() if k in levels},
             str(entry["metric"]), float(entry["value"]), [str(r) for r in entry.get("rows", [])],
             str(entry.get("citation", doc.get("citation", ""))),
+            {str(k): float(v) for k, v in (entry.get("images") or {}).items()},
         ))  # fmt: skip
+    for i, entry in enumerate(entries, start=1):  # a typo in a published figure
+        if entry.images and abs(statistics.mean(entry.images.values()) - entry.value) > 0.01:
+            mean = statistics.mean(entry.images.values())
+            raise UserError(
+                f"{path}, entry {i} ({entry.method}): its images average {mean:.3f}, "
+                f"not its value {entry.value}; check the per-image figures"
+            )
     if not entries:
         raise UserError(f"{path} has no entries")
     return entries
@@ -910,6 +922,8 @@ def add_reported(comparison: Comparison, runs: list[Run], reference: list[Report
                 continue
             row = f"{entry.method} (reported)"
             comparison.cells.setdefault(row, {})[column] = Cell([entry.value])
+            if entry.images:
+                comparison.reported_images.setdefault(row, {})[column] = entry.images
             if row not in comparison.rows:
                 comparison.rows.append(row)
                 comparison.reported.append(row)
@@ -966,7 +980,8 @@ def add_bootstrap(
 ) -> None:
     """Each measured row minus ``baseline`` in each column, paired over test images, with a
     seeded bootstrap interval; an interval holding 0 is marked not significant (n.s.). A
-    reported ``baseline`` (a published mean, no images) counts as that mean on every image."""
+    reported ``baseline`` is paired through its published per-image figures where the
+    reference has them, else it counts as its published mean on every image."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for run in runs:
         if run.status != "ok":
@@ -977,19 +992,25 @@ def add_bootstrap(
                 key = (group_key(run, rows, "all"), column_of(run, comparison.column_keys, part))
                 groups[key].append(values)
     reported = baseline in comparison.reported
+    published = comparison.reported_images.get(baseline, {})
     cells: dict[str, dict[str, Difference]] = defaultdict(dict)
     for row in comparison.rows:
         if row == baseline or row in comparison.reported:
             continue
         for column in comparison.columns:
             ours, theirs = groups.get((row, column)), groups.get((baseline, column))
-            if reported and ours and column in comparison.cells[baseline]:
+            if ours and column in published:  # one test set per column: ours names it
+                sets = {key[0] for run in ours for key in run}
+                theirs = [{(s, k): v for s in sets for k, v in published[column].items()}]
+            elif reported and ours and column in comparison.cells[baseline]:
                 value = comparison.cells[baseline][column].mean  # the same on every image
                 theirs = [dict.fromkeys(set().union(*ours), value)]
             if ours and theirs and (diff := paired_bootstrap(ours, theirs, samples)):
                 cells[row][column] = diff
     if cells:
-        how = "the reported mean held fixed" if reported else "paired over test images"
+        how = "paired over test images"
+        if reported:
+            how += " with its published figures" if published else "; the reported mean held fixed"
         comparison.differences.append(Differences(
             f"{comparison.metric}: row - {baseline}, {how} (95% bootstrap "
             f"interval over images and seeds, {samples} samples; n.s.: holds 0)",
