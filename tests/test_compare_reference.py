@@ -122,12 +122,12 @@ def test_bootstrap_against_a_reported_row(runs, tmp_path):
     assert plus.low < plus.value < plus.high and plus.images == 12 and plus.seeds == (2, 1)
     paired = np.subtract(ours, BM3D_SET12)
     assert plus.high - plus.low < 4 * paired.std() / np.sqrt(12) + 1e-9  # paired, not pooled
-    assert "with its published figures" in diffs.title
+    assert "with its published figures (25); the reported mean held fixed (50)" in diffs.title
     assert "DnCNN-S (reported)" not in diffs.cells  # reported rows are not held against it
     table = compare(runs, tmp_path, reference="dncnn_paper", baseline="TNRD (reported)")
     [diffs] = (d for d in table.differences if d.versus == "TNRD (reported)")
     assert diffs.cells["dncnn"]["25"].value == pytest.approx(np.mean(ours) - 30.06)
-    assert "the reported mean held fixed" in diffs.title and "50" not in diffs.cells["dncnn"]
+    assert "the reported mean held fixed (25)" in diffs.title and "50" not in diffs.cells["dncnn"]
 
 
 def test_published_per_image_figures_must_average_to_the_value(tmp_path):

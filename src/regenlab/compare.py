@@ -1009,8 +1009,11 @@ def add_bootstrap(
                 cells[row][column] = diff
     if cells:
         how = "paired over test images"
-        if reported:
-            how += " with its published figures" if published else "; the reported mean held fixed"
+        if published:
+            how += f" with its published figures ({', '.join(published)})"
+        placed = comparison.cells.get(baseline, {}) if reported else {}
+        if held := [c for c in placed if c not in published]:
+            how += f"; the reported mean held fixed ({', '.join(held)})"
         comparison.differences.append(Differences(
             f"{comparison.metric}: row - {baseline}, {how} (95% bootstrap "
             f"interval over images and seeds, {samples} samples; n.s.: holds 0)",
