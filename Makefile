@@ -130,6 +130,7 @@ bench: $(STAMP)  ## speed benchmarks (ratios, same process) -> outputs/bench/*.j
 	$(BIN)/python benchmarks/speed_options.py
 	$(BIN)/python benchmarks/inference.py $(if $(RUN),--run $(RUN))
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/recipe_nets.py
 
 gpu-check: $(STAMP)  ## on one GPU: every experiment x precision + speed -> outputs/bench/gpu_check.* (< 8 min)
 	$(BIN)/python benchmarks/gpu_check.py --device cuda $(ARGS)

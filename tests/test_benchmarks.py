@@ -20,6 +20,7 @@ TINY = {
     "overhead": ["--steps", "2", "--rounds", "1"],
     "inference": ["--sizes", "64", "--tile", "32", "--overlap", "8", "--repeats", "1"],
     "startup": ["--repeats", "1"],
+    "recipe_nets": ["--repeats", "1", "--rounds", "1", "--batch", "2", "--crop", "16"],
     "large_folder": [
         "--n",
         "3",
