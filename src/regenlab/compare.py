@@ -25,8 +25,9 @@ measured - reported; a reference that fits no column prints a warning.
 baseline=<row> (e.g. classical/bm3d) adds each row minus that row, paired over test images
 (per_image.csv), with a 95% bootstrap interval over images and seeds (bootstrap=<resamples>,
 default 2000, seeded); "n.s." marks an interval that holds 0. Both go to <metric>.diff.csv.
-baseline="<method> (reported)" (with reference=) holds each row against a published mean
-instead: the interval then comes from the row's own images and seeds.
+baseline="<method> (reported)" (with reference=) holds each row against a published row:
+paired over the paper's per-image figures where the reference gives them (images:), else
+against its mean on every image (the interval then comes from the row's own images and seeds).
 note=<text> prints a line under each table's title (e.g. which rows are short CPU runs).
 """
 
@@ -770,8 +771,8 @@ def load_reference(spec: str) -> list[Reported]:
             {str(k): float(v) for k, v in (entry.get("images") or {}).items()},
         ))  # fmt: skip
     for i, entry in enumerate(entries, start=1):  # a typo in a published figure
-        if entry.images and abs(statistics.mean(entry.images.values()) - entry.value) > 0.01:
-            mean = statistics.mean(entry.images.values())
+        mean = statistics.mean(entry.images.values()) if entry.images else entry.value
+        if abs(mean - entry.value) > 0.01:
             raise UserError(
                 f"{path}, entry {i} ({entry.method}): its images average {mean:.3f}, "
                 f"not its value {entry.value}; check the per-image figures"
