@@ -29,6 +29,12 @@ baseline="<method> (reported)" (with reference=) holds each row against a publis
 paired over the paper's per-image figures where the reference gives them (images:), else
 against its mean on every image (the interval then comes from the row's own images and seeds).
 note=<text> prints a line under each table's title (e.g. which rows are short CPU runs).
+floor=<row> (default real_data where a row has that name: the real-vs-real floor of the
+generation tables; floor=none: off) adds a table "<metric> / <row>": each other row's mean
+over seeds divided by that row's mean in the same column (lower-is-better metrics: > 1 is
+worse; higher-is-better: < 1 is worse), ± the row's seed std divided by the same mean. A
+floor mean not above zero (unbiased KID of real vs real) or below its seed std gives n/a,
+with the reason under the table. Written to <metric>.floor.csv too.
 """
 
 from __future__ import annotations
@@ -262,6 +268,7 @@ class Comparison:
     # published per-image figures of a reported row: [row][column] -> {image name: value}
     reported_images: dict[str, dict[str, dict]] = field(default_factory=dict)
     differences: list[Differences] = field(default_factory=list)  # vs reported / a baseline
+    ratios: Ratios | None = None  # each row over the floor row (floor=)
     note: str = ""  # a line under the title (note=): what a reader must know about the rows
 
     def best(self, column: str) -> float | None:
@@ -300,28 +307,18 @@ class Comparison:
         by = f" by {' / '.join(self.column_keys)}" if self.column_keys else ""
         return f"{self.metric}{by} ({arrow}; mean ± std over seeds, best in bold)"
 
+    def annexes(self) -> list[Differences | Ratios]:
+        """The tables printed under this one: differences, then the ratios to the floor."""
+        return [*self.differences, *([self.ratios] if self.ratios else [])]
+
     def markdown(self) -> str:
-        lines = [f"**{self.title()}**", "", *([f"_{self.note}_", ""] if self.note else [])]
-        lines.append("| " + " | ".join(self.header()) + " |")
-        lines.append("|" + "---|" + "---:|" * len(self.columns))
-        lines += ["| " + " | ".join(r) + " |" for r in self.formatted(("**", "**"))]
-        return "\n".join(lines) + "\n" + "".join("\n" + d.markdown() for d in self.differences)
+        table = markdown_table(self.title(), self.header(), self.formatted(("**", "**")), self.note)
+        return table + "".join("\n" + annex.markdown() for annex in self.annexes())
 
     def latex(self) -> str:
-        rows = [[latex_escape(r[0]), *r[1:]] for r in self.formatted(("\\textbf{", "}"))]
-        rows = [[c.replace("±", "$\\pm$") for c in r] for r in rows]
-        lines = [
-            f"% {self.title().replace('±', '+-')}",
-            *([f"% {self.note}"] if self.note else []),
-            "\\begin{tabular}{l" + "r" * len(self.columns) + "}",
-            "\\toprule",
-            " & ".join(latex_escape(h) for h in self.header()) + " \\\\",
-            "\\midrule",
-            *(" & ".join(r) + " \\\\" for r in rows),
-            "\\bottomrule",
-            "\\end{tabular}",
-        ]
-        return "\n".join(lines) + "\n" + "".join("\n" + d.latex() for d in self.differences)
+        lines = self.formatted(("\\textbf{", "}"))
+        table = latex_table(self.title(), self.header(), lines, self.note)
+        return table + "".join("\n" + annex.latex() for annex in self.annexes())
 
     def csv(self) -> str:
         buffer = io.StringIO()
@@ -337,6 +334,42 @@ class Comparison:
 
 def latex_escape(text: str) -> str:
     return re.sub(r"([_&%#$])", r"\\\1", text)
+
+
+def markdown_table(
+    title: str, header: list[str], lines: list[list[str]], note: str = "", footer: list[str] = ()
+) -> str:
+    """A titled markdown table (labels left, numbers right), ``note`` under the title and
+    ``footer`` lines under the table, in italics."""
+    out = [f"**{title}**", "", *([f"_{note}_", ""] if note else [])]
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|---|" + "---:|" * (len(header) - 1))
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    out += ["", *(f"_{text}_" for text in footer)] if footer else []
+    return "\n".join(out) + "\n"
+
+
+def latex_table(
+    title: str, header: list[str], lines: list[list[str]], note: str = "", footer: list[str] = ()
+) -> str:
+    """``markdown_table`` as a booktabs tabular; title, note and footer as comments. Row
+    labels are escaped; cells are LaTeX already (``\\textbf``) but for ``±``."""
+    rows = [
+        [latex_escape(line[0]), *(c.replace("±", "$\\pm$") for c in line[1:])] for line in lines
+    ]
+    out = [
+        f"% {title.replace('±', '+-')}",
+        *([f"% {note}"] if note else []),
+        "\\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in header) + " \\\\",
+        "\\midrule",
+        *(" & ".join(r) + " \\\\" for r in rows),
+        "\\bottomrule",
+        "\\end{tabular}",
+        *(f"% {text}" for text in footer),
+    ]
+    return "\n".join(out) + "\n"
 
 
 def group_key(run: Run, keys: list[str], empty: str) -> str:
@@ -616,12 +649,13 @@ def run_compare(
     baseline: str | None = None,
     bootstrap: int = 2000,
     note: str = "",
+    floor: str | None = None,
 ) -> list[Comparison]:
-    """Everything ``regenlab-compare`` writes; returns the tables."""
+    """Everything ``regenlab-compare`` writes; returns the tables. ``floor`` as ``annotator``'s."""
     per_image = "image" in columns or "image" in rows
     runs = [r for d in each_run(dirs, evals) for r in readable_run(d, rows + columns, per_image)]
     check_keys(runs, rows, columns)
-    annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note)
+    annotate = annotator(runs, rows, per_image, reference, baseline, bootstrap, note, floor)
     events = Events()
     check_tags(runs, events, list(curves), images)
     run_keys = [k for k in rows + columns if k != "image"]
@@ -642,6 +676,8 @@ def run_compare(
         atomic_write(out / f"{name}.tex", comparison.latex())
         if comparison.differences:
             atomic_write(out / f"{name}.diff.csv", differences_csv(comparison))
+        if comparison.ratios:
+            atomic_write(out / f"{name}.floor.csv", comparison.ratios.csv())
         if len(comparison.columns) > 1:
             plot_metric(comparison, out / f"{name}.png")
         console.print(comparison.markdown(), highlight=False, soft_wrap=True)
@@ -862,8 +898,28 @@ class Difference:
         return f"{self.value:+.{d}f} [{self.low:+.{d}f}, {self.high:+.{d}f}]{mark}"
 
 
+class Annex:
+    """A table printed under a metric's table: a ``title``, ``columns`` and ``lines()`` of
+    text, one per row, and ``footer()`` lines under it."""
+
+    title: str
+    columns: list[str]
+
+    def lines(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def footer(self) -> list[str]:
+        return []
+
+    def markdown(self) -> str:
+        return markdown_table(self.title, ["row", *self.columns], self.lines(), "", self.footer())
+
+    def latex(self) -> str:
+        return latex_table(self.title, ["row", *self.columns], self.lines(), "", self.footer())
+
+
 @dataclass
-class Differences:
+class Differences(Annex):
     """A table of differences: ``cells[row][column]``, e.g. measured - reported."""
 
     title: str
@@ -878,25 +934,6 @@ class Differences:
             [row, *(c.text(self.digits) if (c := cells.get(col)) else "" for col in self.columns)]
             for row, cells in self.cells.items()
         ]
-
-    def markdown(self) -> str:
-        lines = [f"**{self.title}**", "", "| row | " + " | ".join(self.columns) + " |"]
-        lines.append("|---|" + "---:|" * len(self.columns))
-        lines += ["| " + " | ".join(r) + " |" for r in self.lines()]
-        return "\n".join(lines) + "\n"
-
-    def latex(self) -> str:
-        lines = [
-            f"% {self.title}",
-            "\\begin{tabular}{l" + "r" * len(self.columns) + "}",
-            "\\toprule",
-            " & ".join(latex_escape(h) for h in ["row", *self.columns]) + " \\\\",
-            "\\midrule",
-            *(" & ".join(latex_escape(c) for c in r) + " \\\\" for r in self.lines()),
-            "\\bottomrule",
-            "\\end{tabular}",
-        ]
-        return "\n".join(lines) + "\n"
 
     def csv_rows(self) -> list[list[Any]]:
         return [
@@ -1022,6 +1059,110 @@ def add_bootstrap(
         ))  # fmt: skip
 
 
+DEFAULT_FLOOR = "real_data"  # model=real_data: real images measured like samples
+
+
+@dataclass
+class Ratio:
+    """A row's mean over seeds ÷ the floor row's mean in the same column; ``std``: the row's
+    seed std ÷ that mean (the floor's own spread is not in it)."""
+
+    value: float
+    std: float
+    seeds: int
+
+    def text(self) -> str:
+        return f"{self.value:.2f}" + (f" ± {self.std:.2f}" if self.seeds > 1 else "")
+
+
+@dataclass
+class Ratios(Annex):
+    """Each row over the floor row (``floor=``, e.g. real_data: what a perfect generator
+    reaches with this N), per column: ``cells[row][column]`` is a ``Ratio``, or a text that
+    says why there is none (printed n/a, the reason once under the table)."""
+
+    metric: str
+    floor: str
+    minimize: bool
+    columns: list[str]
+    cells: dict[str, dict[str, Ratio | str]]
+    floors: dict[str, Cell]
+
+    @property
+    def title(self) -> str:
+        worse = (
+            "lower is better: > 1 is worse" if self.minimize else "higher is better: < 1 is worse"
+        )
+        return (
+            f"{self.metric} / {self.floor} (row mean over seeds ÷ {self.floor} mean, per column; "
+            f"{worse} than {self.floor}; ± row seed std ÷ {self.floor} mean, the {self.floor} "
+            "spread not included)"
+        )
+
+    def lines(self) -> list[list[str]]:
+        def text(ratio: Ratio | str | None) -> str:
+            return "" if ratio is None else "n/a" if isinstance(ratio, str) else ratio.text()
+
+        return [
+            [row, *(text(cells.get(c)) for c in self.columns)] for row, cells in self.cells.items()
+        ]
+
+    def footer(self) -> list[str]:
+        """Each reason for an n/a once, with the columns it holds for."""
+        reasons: dict[str, list[str]] = defaultdict(list)
+        for column in self.columns:
+            for cells in self.cells.values():
+                why = cells.get(column)
+                if isinstance(why, str) and column not in reasons[why]:
+                    reasons[why].append(column)
+        return [f"n/a ({', '.join(c)}): {why}: no ratio" for why, c in reasons.items()]
+
+    def csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["metric", "row", "column", "floor", "ratio", "ratio_std", "seeds",
+                         "floor_mean", "floor_std", "floor_seeds", "why"])  # fmt: skip
+        for row, cells in self.cells.items():
+            for column, ratio in cells.items():
+                floor, why = self.floors[column], ratio if isinstance(ratio, str) else ""
+                value = ["", "", ""] if why else [ratio.value, ratio.std, ratio.seeds]
+                writer.writerow([self.metric, row, column, self.floor, *value, floor.mean,
+                                 floor.std, len(floor.values), why])  # fmt: skip
+        return buffer.getvalue()
+
+
+def ratio(metric: str, row: str, cell: Cell, floor: str, floor_cell: Cell) -> Ratio | str:
+    """``cell`` over ``floor_cell``, or why not: an unbiased estimate such as KID is ~0 for
+    real vs real and may be negative, and a floor smaller than its seed noise divides noise."""
+    for name, c in ((floor, floor_cell), (row, cell)):
+        if not (math.isfinite(c.mean) and math.isfinite(c.std)):
+            return f"{name} {metric} not finite"
+    if floor_cell.mean <= 0:
+        return f"{floor} {metric} not above zero"
+    if floor_cell.std > floor_cell.mean:
+        return f"{floor} {metric} seed std above its mean"
+    return Ratio(cell.mean / floor_cell.mean, cell.std / floor_cell.mean, len(cell.values))
+
+
+def add_floor(comparison: Comparison, floor: str) -> None:
+    """Each measured row's mean over the ``floor`` row's mean, per column, as a table under
+    the metric's; none where the floor row has no value of the metric."""
+    floors = {} if floor in comparison.reported else comparison.cells.get(floor, {})
+    cells = {
+        row: {
+            column: ratio(comparison.metric, row, cell, floor, floors[column])
+            for column, cell in comparison.cells[row].items()
+            if column in floors
+        }
+        for row in comparison.rows
+        if row != floor and row not in comparison.reported
+    }
+    if cells := {row: ratios for row, ratios in cells.items() if ratios}:
+        comparison.ratios = Ratios(
+            comparison.metric, floor, comparison.minimize, comparison.columns, cells, floors
+        )
+
+
 def annotator(
     runs: list[Run],
     rows: list[str],
@@ -1030,18 +1171,29 @@ def annotator(
     baseline: str | None,
     samples: int,
     note: str = "",
+    floor: str | None = None,
 ) -> Callable[[Comparison], None]:
-    """What ``reference=``, ``baseline=`` and ``note=`` add to each table, checked before
-    any table."""
+    """What ``reference=``, ``baseline=``, ``note=`` and ``floor=`` add to each table, checked
+    before any table. ``floor`` None: the ``real_data`` row if there is one; ``none``: no
+    ratios."""
     if (reference or baseline) and per_image:
         raise UserError("reference= and baseline= need rows of runs, not columns=image")
     if samples < 100:
         raise UserError(f"bootstrap={samples}: use at least 100 resamples (default 2000)")
     entries = load_reference(reference) if reference else []
-    labels = sorted({group_key(r, rows, "all") for r in runs if r.status == "ok"}, key=natural_key)
-    labels += [f"{entry.method} (reported)" for entry in entries]
+    measured = sorted(
+        {group_key(r, rows, "all") for r in runs if r.status == "ok"}, key=natural_key
+    )
+    labels = measured + [f"{entry.method} (reported)" for entry in entries]
     if baseline and baseline not in labels:
         raise UserError(f"baseline={baseline} is not a row; rows: {', '.join(labels)}")
+    if floor is None:
+        floor = DEFAULT_FLOOR if DEFAULT_FLOOR in measured else "none"
+    if floor != "none" and floor not in measured:
+        raise UserError(
+            f"floor={floor} is not a row of runs; rows: {', '.join(measured)} "
+            "(floor=none: no ratios)"
+        )
 
     def annotate(comparison: Comparison) -> None:
         comparison.note = note
@@ -1049,6 +1201,8 @@ def annotator(
             add_reported(comparison, runs, entries)
         if baseline:
             add_bootstrap(comparison, runs, rows, baseline, samples)
+        if floor != "none":
+            add_floor(comparison, floor)
 
     return annotate
 
@@ -1066,7 +1220,7 @@ def differences_csv(comparison: Comparison) -> str:
 def main(argv: list[str] | None = None) -> None:
     options = {"rows": split, "columns": split, "metrics": split, "out": Path, "curves": split,
                "images": str, "mode": str, "evals": flag, "reference": str, "baseline": str,
-               "bootstrap": int, "note": str}  # fmt: skip
+               "bootstrap": int, "note": str, "floor": str}  # fmt: skip
     args = parse_cli(sys.argv[1:] if argv is None else argv, USAGE, options)
     dirs = [Path(d).expanduser() for d in args.pop("overrides")]
     unknown = [d for d in dirs if "=" in d.name]
@@ -1090,6 +1244,7 @@ def main(argv: list[str] | None = None) -> None:
         baseline=args.get("baseline"),
         bootstrap=args.get("bootstrap", 2000),
         note=args.get("note", ""),
+        floor=args.get("floor"),
     )
 
 
