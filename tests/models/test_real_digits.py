@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from regenlab.metrics.generative import file_sha256
 from regenlab.train import train
@@ -27,7 +28,7 @@ def t10k_root(tmp_path):
 def test_feature_net_then_real_data_floor_record_hash_protocol_and_split(make_cfg, t10k_root):
     root = f"paths.mnist_root={t10k_root}"
     net = make_cfg("experiment=feature_net", "data=mnist_digits", root, *TINY,
-                   "trainer.max_steps=3", "model.net.width=4", "model.net.dim=16",
+                   "trainer.max_steps=5", "model.net.width=4", "model.net.dim=16",
                    subdir="net")  # fmt: skip
     train(net)
     path = t10k_root.parent / "data" / "feature_nets" / "mnist_digits.pt"  # REGENLAB_ROOT
@@ -36,6 +37,9 @@ def test_feature_net_then_real_data_floor_record_hash_protocol_and_split(make_cf
     split = record["data_split"]
     assert split["source"] == "test" and split["sizes"] == [40, 10, 10] and split["seed"] == 0
     assert 0 <= record["test/accuracy"] <= 1
+    saved = torch.load(path, weights_only=True)["state_dict"]  # the tested (best) weights
+    best = torch.load(t10k_root.parent / "net" / record["best_checkpoint"], weights_only=True)
+    assert all(torch.equal(v, best["state_dict"][f"net.{k}"]) for k, v in saved.items())
 
     floor = make_cfg("experiment=dcgan_mnist", "model=real_data", "train=false", root, *TINY,
                      subdir="floor")  # fmt: skip

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import lightning as L
-import torch
 from torch import Tensor, nn
 from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
@@ -28,10 +26,8 @@ from regenlab.metrics.image import (
     rgb_to_y,
     to_8bit,
 )
+from regenlab.models.optimization import OptimizerFactory, SchedulerFactory, optimizers
 from regenlab.nets.weights import load_weights_file
-
-OptimizerFactory = Callable[..., torch.optim.Optimizer]
-SchedulerFactory = Callable[..., torch.optim.lr_scheduler.LRScheduler]
 
 
 def per_image_rows(
@@ -209,11 +205,4 @@ class RestorationModule(L.LightningModule):
         return self._evaluate(batch, self.test_stages[dataloader_idx])
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return {"optimizer": optimizer}
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return optimizers(self.parameters(), self.optimizer_factory, self.scheduler_factory)

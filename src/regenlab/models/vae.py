@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -15,6 +14,7 @@ from regenlab.errors import ConfigError
 from regenlab.metrics import eval_means, full_precision, log_means
 from regenlab.metrics.generative import GenerativeMetrics
 from regenlab.models.generative import SampleEvaluation, per_split
+from regenlab.models.optimization import OptimizerFactory, SchedulerFactory, optimizers
 from regenlab.nets.vae import ConvVAE
 
 LOG_2PI = math.log(2 * math.pi)
@@ -45,13 +45,14 @@ class VAEModule(SampleEvaluation, L.LightningModule):
     def __init__(
         self,
         net: ConvVAE,
-        optimizer: Callable[..., torch.optim.Optimizer],
+        optimizer: OptimizerFactory,
         beta: float = 1.0,
         likelihood: str = "bernoulli",
         sigma: float = 0.1,
         iw_samples: int = 64,
         metrics: GenerativeMetrics | None = None,
         binarize: bool = False,
+        scheduler: SchedulerFactory | None = None,
     ):
         super().__init__()
         if likelihood not in ("bernoulli", "gaussian"):
@@ -60,7 +61,8 @@ class VAEModule(SampleEvaluation, L.LightningModule):
             raise ConfigError(
                 "model.binarize=true needs model.likelihood=bernoulli (binary pixels)"
             )
-        self.net, self.optimizer_factory, self.metrics = net, optimizer, per_split(metrics)
+        self.net, self.metrics = net, per_split(metrics)
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.beta, self.likelihood, self.sigma = beta, likelihood, sigma
         self.iw_samples, self.binarize = iw_samples, binarize
         self.means = eval_means("reconstruction", "kl", "elbo", f"nll_iw{iw_samples}")
@@ -147,4 +149,4 @@ class VAEModule(SampleEvaluation, L.LightningModule):
         }
 
     def configure_optimizers(self) -> Any:
-        return self.optimizer_factory(params=self.parameters())
+        return optimizers(self.parameters(), self.optimizer_factory, self.scheduler_factory)
