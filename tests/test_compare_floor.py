@@ -60,6 +60,8 @@ def test_ratios_to_the_floor_in_both_directions(tmp_path, capsys):
     assert "higher is better: < 1 is worse than real_data" in precision.ratios.title
     markdown = (out / "test_fid.md").read_text()
     assert "| dcgan | 10.00 ± 0.67 |" in markdown and "| vae | 20.00 ± 0.00 |" in markdown
+    assert "| real_data | 2.10 ± 0.14 |" in markdown  # the best method is bold, not the floor
+    assert "| dcgan | **21.00** ± 1.41 |" in markdown
     assert "| dcgan | 0.79 ± 0.05 |" in (out / "test_precision.md").read_text()
     assert "\\textbf" not in (out / "test_fid.tex").read_text().split("test/fid / real_data")[1]
     assert "10.00 $\\pm$ 0.67" in (out / "test_fid.tex").read_text()

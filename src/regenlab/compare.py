@@ -272,7 +272,10 @@ class Comparison:
     note: str = ""  # a line under the title (note=): what a reader must know about the rows
 
     def best(self, column: str) -> float | None:
-        measured = [r for r in self.rows if r not in self.reported]
+        """Bold goes to a measured method: not to published rows, nor to the floor the
+        methods are held against (real vs real would win every generation column)."""
+        floor = self.ratios.floor if self.ratios else None
+        measured = [r for r in self.rows if r not in self.reported and r != floor]
         means = [self.cells[r][column].mean for r in measured if column in self.cells[r]]
         return (min(means) if self.minimize else max(means)) if means else None
 
