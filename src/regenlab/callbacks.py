@@ -15,9 +15,10 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
-from torchvision.utils import make_grid
+from torchvision.utils import make_grid, save_image
 
 from regenlab.errors import UserError
+from regenlab.utils.run import atomic_open
 
 
 class NonFiniteLossError(UserError):
@@ -151,10 +152,18 @@ class RestorationGrid(L.Callback):
 
 class SampleGrid(L.Callback):
     """Every validation, the grids a module shows (``module.image_grids(batch)``): GAN
-    fixed-noise samples, VAE reconstructions and interpolations, inpainting rows."""
+    fixed-noise samples, VAE reconstructions and interpolations, inpainting rows. The test
+    also writes them as ``<run>/images/<name>.png``: the tested weights' pictures, ready for
+    a paper or README (the last validation's may come from a later, worse step)."""
 
     def __init__(self, nrow: int = 8):
         self.nrow = nrow
+
+    def grids(self, module: L.LightningModule, batch: Any) -> dict[str, Tensor]:
+        return {
+            name: make_grid(images.clamp(0, 1), nrow=self.nrow, padding=2)
+            for name, images in module.image_grids(batch).items()
+        }
 
     def on_validation_batch_end(
         self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
@@ -163,10 +172,19 @@ class SampleGrid(L.Callback):
         writers = image_loggers(trainer)
         if batch_idx != 0 or not writers or trainer.sanity_checking:
             return
-        for name, images in module.image_grids(batch).items():
-            grid = make_grid(images.clamp(0, 1), nrow=self.nrow, padding=2)
+        for name, grid in self.grids(module, batch).items():
             for w in writers:
                 w(f"images/{name}", grid, trainer.global_step)
+
+    def on_test_batch_end(
+        self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int, dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        if batch_idx != 0 or dataloader_idx != 0 or not trainer.is_global_zero:
+            return
+        for name, grid in self.grids(module, batch).items():
+            with atomic_open(Path(trainer.default_root_dir) / "images" / f"{name}.png", "wb") as f:
+                save_image(grid, f, format="png")
 
 
 def last_checkpoint(trainer: L.Trainer) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from regenlab.metrics.generative import DomainFeatures
@@ -41,11 +42,15 @@ def test_feature_net_loads_as_an_extractor(feature_net):
 
 
 @pytest.mark.parametrize("method", ["dcgan", "wgan_gp", "vae"])
-def test_fast_dev_run_with_sample_metrics(make_cfg, method, feature_net):
+def test_fast_dev_run_with_sample_metrics(make_cfg, method, feature_net, tmp_path):
     cfg = make_cfg(f"experiment={method}", "debug=fast_dev_run", *SMALL,
                    f"model.metrics.features.path={feature_net}")  # fmt: skip
     metrics = train(cfg)
     assert {"test/fid", "test/kid", "test/class_coverage"} <= metrics.keys()
+    grids = {"samples"} | ({"reconstructions", "interpolations"} if method == "vae" else set())
+    assert {p.stem for p in (tmp_path / "images").glob("*.png")} == grids  # the tested weights'
+    with Image.open(tmp_path / "images" / "samples.png") as png:
+        assert png.size[0] == 8 * (cfg.data.size + 2) + 2  # 8 per row, 2-pixel padding
     if method == "vae":
         assert metrics["test/nll_iw64"] <= -metrics["test/elbo"] + 1e-3
 
