@@ -72,10 +72,10 @@ paper-denoise: $(STAMP)  ## DnCNN vs U-Net vs TV/NLM/BM3D, sigma 15/25/50, 3 see
 
 GENERATION_METRICS := test/fid,test/kid,test/precision,test/recall,test/density,test/coverage,test/class_coverage
 
-paper-generation: $(STAMP)  ## DCGAN vs WGAN-GP vs VAE on shapes (real digits: DATA=<dir with MNIST/raw/>), 3 seeds
+paper-generation: $(STAMP)  ## DCGAN vs WGAN-GP vs VAE on shapes, 3 seeds (real digits, the CPU recipes: DATA=<dir with MNIST/raw/>, ~3 h)
 ifdef DATA
 	test -f data/feature_nets/mnist_digits.pt || $(BIN)/regenlab-train experiment=feature_net data=mnist_digits paths.mnist_root=$(DATA)
-	$(BIN)/regenlab-train experiment=paper_generation_mnist paths.mnist_root=$(DATA) hydra.sweep.dir=$(PAPER)/generation_mnist $(ARGS)
+	$(BIN)/regenlab-train -m experiment=dcgan_mnist,wgan_gp_mnist,vae_mnist,real_digits_floor seed=1,2,3 paths.mnist_root=$(DATA) hydra.sweep.dir=$(PAPER)/generation_mnist $(ARGS)
 	$(BIN)/regenlab-compare $(PAPER)/generation_mnist metrics=$(GENERATION_METRICS),test/nll_iw50 images=images/samples out=$(PAPER)/generation_mnist/compare
 else
 	test -f data/feature_nets/shapes.pt || $(BIN)/regenlab-train experiment=feature_net_shapes

@@ -9,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 
+from regenlab.callbacks import EMA as EMACallback
 from regenlab.eval import evaluate
 from regenlab.train import resumed, train
 from tests.test_resume import SHORT
@@ -55,3 +56,15 @@ def test_ema_is_validated_checkpointed_tested_and_resumed(make_cfg, tmp_path):
     again = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
     for key in ("state_dict", "current_model_state", "averaging_state"):
         assert same(again[key], last[key]), key
+
+
+@pytest.mark.parametrize(("warmup", "expected"), [(True, 0.1 + 0.9 * 9 / 11), (False, 0.1009)])
+def test_warmup_lets_early_averages_follow_the_weights(warmup, expected):
+    net = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.constant_(net.weight, 0.1)
+    ema = EMACallback(decay=0.999, warmup=warmup)
+    averaged = torch.optim.swa_utils.AveragedModel(net, **ema._kwargs)
+    averaged.update_parameters(net)  # the first update copies: 0.1
+    torch.nn.init.constant_(net.weight, 1.0)
+    averaged.update_parameters(net)  # decay min(0.999, (1 + 1) / (10 + 1)) with warmup
+    assert averaged.module.weight.item() == pytest.approx(expected)

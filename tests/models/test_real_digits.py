@@ -41,8 +41,7 @@ def test_feature_net_then_real_data_floor_record_hash_protocol_and_split(make_cf
     best = torch.load(t10k_root.parent / "net" / record["best_checkpoint"], weights_only=True)
     assert all(torch.equal(v, best["state_dict"][f"net.{k}"]) for k, v in saved.items())
 
-    floor = make_cfg("experiment=dcgan_mnist", "model=real_data", "train=false", root, *TINY,
-                     subdir="floor")  # fmt: skip
+    floor = make_cfg("experiment=real_digits_floor", root, *TINY, subdir="floor")
     metrics = train(floor)
     names = ("fid", "kid", "precision", "recall", "density", "coverage", "class_coverage")
     assert {f"test/{k}" for k in names} <= metrics.keys()
@@ -60,3 +59,21 @@ def test_mnist_recipes_without_a_root_say_which_key_to_set(make_cfg):
     cfg = make_cfg("experiment=vae_mnist", "model.metrics=null", "debug=fast_dev_run")
     with pytest.raises(Exception, match=r"no MNIST root is set: .*paths.mnist_root=<dir>"):
         train(cfg)
+
+
+@pytest.mark.parametrize("recipe", ["dcgan_mnist", "wgan_gp_mnist", "vae_mnist"])
+def test_digit_recipes_train_and_write_their_sample_grid(make_cfg, t10k_root, tmp_path, recipe):
+    cfg = make_cfg(f"experiment={recipe}", f"paths.mnist_root={t10k_root}", *TINY,
+                   "model.metrics=null", "trainer.max_steps=2")  # fmt: skip
+    assert str(cfg.trainer.precision) in ("bf16-mixed", "32")  # GANs: by native bf16
+    metrics = train(cfg)
+    assert (tmp_path / "images" / "samples.png").is_file()
+    gan = recipe != "vae_mnist"
+    assert ("ema" in cfg.callbacks) == gan  # G-EMA: the GAN recipes average the generator
+    if gan:  # best.ckpt: the generator averaged, the critic as it trained
+        best = torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)
+        averaged, raw = best["state_dict"], best["current_model_state"]
+        differs = {k.split(".")[0] for k in raw if not torch.equal(raw[k], averaged[k])}
+        assert differs == {"generator"}
+    else:
+        assert "test/nll_iw50" in metrics

@@ -136,7 +136,9 @@ class AdversarialModule(L.LightningModule):
         optimizers = self.optimizers()  # a list only when there is a critic to train
         opt_g, opt_d = optimizers if isinstance(optimizers, list) else (optimizers, None)
         real, cond = self.split(batch)
-        generator_turn = (batch_idx + 1) % self.critic_steps == 0
+        # counted over the run, not the epoch: an epoch shorter than critic_steps batches
+        # (a small set, limit_train_batches) would never reach a generator step
+        generator_turn = (self.trainer.fit_loop.total_batch_idx + 1) % self.critic_steps == 0
         with torch.set_grad_enabled(generator_turn):
             fake = self.generate(real, cond)
         if self.adversarial_weight > 0:

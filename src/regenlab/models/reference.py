@@ -32,16 +32,27 @@ class RealImages(SampleEvaluation, L.LightningModule):
 
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
+        images = self.images(self.drawn, n)
+        self.drawn += n
+        return images
+
+    def images(self, start: int, n: int) -> Tensor:
+        """Images ``start .. start + n`` of the split in the seeded order."""
         data = self.trainer.datamodule.datasets[self.split]
-        if self.drawn + n > len(data):
+        if start + n > len(data):
             raise UserError(
-                f"the real-images reference needs {self.drawn + n} images of the {self.split} "
+                f"the real-images reference needs {start + n} images of the {self.split} "
                 f"split, which has {len(data)}; evaluate on fewer images or use a larger split"
             )
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.seed))
-        picked = order[self.drawn : self.drawn + n].tolist()
-        self.drawn += n
+        picked = order[start : start + n].tolist()
         return torch.stack([data[i][0] for i in picked]).to(self.device)
+
+    def image_grids(self, batch: dict[str, Tensor], n: int = 64) -> dict[str, Tensor]:
+        """The first images the metrics draw, as the methods' sample grids (no draw counted)."""
+        return {
+            "samples": self.images(0, min(n, len(self.trainer.datamodule.datasets[self.split])))
+        }
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self.update_sample_metrics(batch["image"], "val")
