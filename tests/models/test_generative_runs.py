@@ -110,3 +110,15 @@ def test_ema_of_the_weights_is_what_checkpoints_and_test_use(make_cfg, tmp_path)
     for part, averaged in (("generator.", True), ("critic.", False)):
         keys = [k for k in raw if k.startswith(part) and raw[k].is_floating_point()]
         assert keys and any(not torch.equal(average[k], raw[k]) for k in keys) == averaged, part
+
+
+def test_the_sanity_check_batch_is_not_cached_as_the_val_images(make_cfg, feature_net):
+    cfg = make_cfg("experiment=dcgan", *SMALL, "trainer.max_steps=8",
+                   "trainer.num_sanity_val_steps=1", "model.generator.width=8",
+                   "model.critic.width=8",
+                   f"model.metrics.features.path={feature_net}")  # fmt: skip
+    train(cfg)  # 8 steps = one epoch, then validation: 64 val images in 2 batches
+    entries = list(Path(cfg.model.metrics.cache_dir).glob("*.pt"))
+    assert len(entries) == 2  # val and test
+    for entry in entries:  # all 64 real images each (val held the sanity check's 32)
+        assert len(torch.load(entry, weights_only=True)["kid_real_features"]) == 64

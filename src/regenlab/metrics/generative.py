@@ -27,6 +27,8 @@ from regenlab.nets.classifier import SmallConvNet
 log = logging.getLogger(__name__)
 
 
+# 2: entries of format 1 (no key) may hold only the sanity check's val batch: never read
+CACHE_FORMAT = 2
 FID_LIKE = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage", "class_coverage")
 
 
@@ -248,6 +250,7 @@ class GenerativeMetrics(nn.Module):
         fingerprint = getattr(self.fid.inception, "fingerprint", None)
         if self.cache_dir is None or fingerprint is None:
             return
+        data = {**data, "format": CACHE_FORMAT}
         key = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
         self.cache_file = self.cache_dir / f"{fingerprint}-{key[:16]}.pt"
         if self.cache_file.is_file() and not self.real_cached:

@@ -53,13 +53,15 @@ class SampleEvaluation:
                 metric.use_cache({**data_identity(datamodule), "split": split, "limit": limit})
 
     def update_sample_metrics(self, real: Tensor, stage: str) -> None:
-        if self.metrics is not None:
+        """Not in Lightning's sanity check: its batch would become the split's cached real
+        images (val FID, precision/recall... against 64 digits, on disk for later runs)."""
+        if self.metrics is not None and not self.trainer.sanity_checking:
             fake = self.sample(len(real)).float().clamp(0, 1)
             with full_precision(fake):
                 self.metrics[stage].update(real, fake)
 
     def _log_sample_metrics(self, stage: str) -> None:
-        if self.metrics is not None:
+        if self.metrics is not None and not self.trainer.sanity_checking:
             values = self.metrics[stage].compute()
             self.log_dict({f"{stage}/{k}": v for k, v in values.items()})
             protocol = self.metrics[stage].protocol()
