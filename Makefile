@@ -76,7 +76,7 @@ paper-generation: $(STAMP)  ## DCGAN vs WGAN-GP vs VAE on shapes, 3 seeds (real 
 ifdef DATA
 	test -f data/feature_nets/mnist_digits.pt || $(BIN)/regenlab-train experiment=feature_net data=mnist_digits paths.mnist_root=$(DATA)
 	$(BIN)/regenlab-train -m experiment=dcgan_mnist,wgan_gp_mnist,vae_mnist,real_digits_floor seed=1,2,3 paths.mnist_root=$(DATA) hydra.sweep.dir=$(PAPER)/generation_mnist $(ARGS)
-	$(BIN)/regenlab-compare $(PAPER)/generation_mnist metrics=$(GENERATION_METRICS),test/nll_iw50 images=images/samples out=$(PAPER)/generation_mnist/compare
+	$(BIN)/regenlab-compare $(PAPER)/generation_mnist metrics=$(GENERATION_METRICS),test/nll_iw50 reference=generation_mnist images=images/samples out=$(PAPER)/generation_mnist/compare
 else
 	test -f data/feature_nets/shapes.pt || $(BIN)/regenlab-train experiment=feature_net_shapes
 	$(BIN)/regenlab-train experiment=paper_generation hydra.sweep.dir=$(PAPER)/generation $(ARGS)

@@ -61,6 +61,7 @@ def test_ratios_to_the_floor_in_both_directions(tmp_path, capsys):
     markdown = (out / "test_fid.md").read_text()
     assert "| dcgan | 10.00 ± 0.67 |" in markdown and "| vae | 20.00 ± 0.00 |" in markdown
     assert "| real_data | 2.10 ± 0.14 |" in markdown  # the best method is bold, not the floor
+    assert "| real_data | 0.8000 ± 0.0000 |" in (out / "test_precision.md").read_text()
     assert "| dcgan | **21.00** ± 1.41 |" in markdown
     assert "| dcgan | 0.79 ± 0.05 |" in (out / "test_precision.md").read_text()
     assert "\\textbf" not in (out / "test_fid.tex").read_text().split("test/fid / real_data")[1]

@@ -204,8 +204,8 @@ def test_reported_rows_of_a_metric_not_per_test_set(tmp_path, capsys):
     [table] = run_compare([root], ["model"], [], ["test/nll_iw50"], tmp_path / "cmp",
                           reference="generation_mnist")  # fmt: skip
     assert {r: table.cells[r]["value"].mean for r in table.reported} == {
-        "VAE (full 60k training set) (reported)": 89.9,
-        "IWAE k=50 (full 60k training set) (reported)": 87.1,
+        "VAE (full 60k training set, 28x28) (reported)": 89.9,
+        "IWAE k=50 (full 60k training set, 28x28) (reported)": 87.1,
     }
     mine = tmp_path / "mine.yaml"  # a set naming the run's only test data fits; another not
     mine.write_text(yaml.safe_dump({"entries": [

@@ -271,11 +271,14 @@ class Comparison:
     ratios: Ratios | None = None  # each row over the floor row (floor=)
     note: str = ""  # a line under the title (note=): what a reader must know about the rows
 
-    def best(self, column: str) -> float | None:
-        """Bold goes to a measured method: not to published rows, nor to the floor the
-        methods are held against (real vs real would win every generation column)."""
+    def contenders(self) -> list[str]:
+        """Rows that can be bold: measured methods, not published rows, nor the floor they
+        are held against (real vs real would win every generation column)."""
         floor = self.ratios.floor if self.ratios else None
-        measured = [r for r in self.rows if r not in self.reported and r != floor]
+        return [r for r in self.rows if r not in self.reported and r != floor]
+
+    def best(self, column: str) -> float | None:
+        measured = self.contenders()
         means = [self.cells[r][column].mean for r in measured if column in self.cells[r]]
         return (min(means) if self.minimize else max(means)) if means else None
 
@@ -285,7 +288,7 @@ class Comparison:
 
     def formatted(self, bold: tuple[str, str]) -> list[list[str]]:
         """Rows of strings, best mean per column wrapped in ``bold`` (markdown or LaTeX)."""
-        d, table = self.digits(), []
+        d, table, contenders = self.digits(), [], self.contenders()
         for row in self.rows:
             line = [row]
             for column in self.columns:
@@ -294,7 +297,7 @@ class Comparison:
                     line.append("")
                     continue
                 text, best = f"{cell.mean:.{d}f}", self.best(column)
-                if row not in self.reported and round(cell.mean, d) == round(best, d):
+                if row in contenders and round(cell.mean, d) == round(best, d):
                     text = f"{bold[0]}{text}{bold[1]}"
                 if len(cell.values) > 1:
                     text += f" ± {cell.std:.{d}f}"
