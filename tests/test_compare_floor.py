@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import statistics
 from pathlib import Path
 
 import pytest
-import yaml
 
 from regenlab.compare import run_compare
 from tests.conftest import run_cli
+from tests.test_compare import fake_run, read_csv
 
 METRICS = ["test/fid", "test/precision", "test/kid", "test/nll_iw50"]
-
-
-def fake_run(root: Path, model: str, seed: int, **metrics: float) -> None:
-    run = root / f"{model}_{seed}"
-    run.mkdir(parents=True)
-    (run / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "model": {"_target_": "x.M"}}))
-    (run / "run.json").write_text(json.dumps({"seed": seed, "choices": {"model": model}}))
-    (run / "metrics.json").write_text(json.dumps(metrics))
 
 
 def generation(root: Path, floor_kid: tuple[float, float] = (0.002, 0.004)) -> Path:
@@ -34,14 +24,10 @@ def generation(root: Path, floor_kid: tuple[float, float] = (0.002, 0.004)) -> P
     }
     for model, (fid, precision, kid, more) in rows.items():
         for seed in (0, 1):
-            fake_run(root, model, seed, **{"test/fid": fid[seed], "test/precision": precision[seed],
-                                           "test/kid": kid[seed]}, **more)  # fmt: skip
+            metrics = {"test/fid": fid[seed], "test/precision": precision[seed],
+                       "test/kid": kid[seed], **more}  # fmt: skip
+            fake_run(root, f"{model}_{seed}", model, 0, seed, **metrics)
     return root
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path) as f:
-        return list(csv.DictReader(f))
 
 
 def test_ratios_to_the_floor_in_both_directions(tmp_path, capsys):
